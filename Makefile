@@ -1,0 +1,29 @@
+# The two set-up commands: `make demo` (the main job) and `make test`. Both install what they need.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint accuracy bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[local,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/otel-llm demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks scripts examples
+	$(PY) -m pytest -q
+
+accuracy: $(STAMP)
+	$(VENV)/bin/otel-llm evaluate
+
+bench: $(STAMP)
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info
