@@ -22,8 +22,16 @@ test: $(STAMP)
 accuracy: $(STAMP)
 	$(VENV)/bin/otel-llm evaluate
 
-bench: $(STAMP)
-	$(PY) benchmarks/overhead.py
+# The benchmark has its own venv: the peers it compares with must not join the test venv's zero-code runs.
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml
+	python3 -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install -q --upgrade pip
+	$(BENCH)/bin/python -m pip install -q -e . opentelemetry-instrumentation-botocore opentelemetry-instrumentation-bedrock
+	touch $@
+
+bench: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/overhead.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) $(BENCH) build dist src/*.egg-info
