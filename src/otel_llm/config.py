@@ -81,6 +81,11 @@ class Settings:
                                  "doc": "Resolve application inference profile ARNs to their model with a cached GetInferenceProfile call (off the hot path)."})
     evaluation_events: bool = field(
         default=False, metadata={"env": "OTEL_LLM_EVALUATION_EVENTS", "doc": "Also emit a `gen_ai.evaluation.result` event per score."})
+    emf_export: str | None = field(
+        default=None, metadata={"env": "OTEL_LLM_EMF_EXPORT",
+                                "doc": "Also write metrics as CloudWatch EMF lines, with no collector: `stdout` (Lambda) or a file path."})
+    emf_namespace: str = field(
+        default="OtelLLM", metadata={"env": "OTEL_LLM_EMF_NAMESPACE", "doc": "CloudWatch namespace of the EMF lines."})
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -1,1 +1,113 @@
-"""Trained weights shipped with the package (.npz, no pickle)."""
+"""Trained heads shipped with the package (.npz, loaded without pickle) and the code that applies them.
+
+Each head is a standardised logistic layer on embedding rows: p = sigmoid(((x - mean) / scale) @ W.T + b),
+one output per column of W. `scripts/train_heads.py` writes them; `report.json` holds what was measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..backends.base import SentimentResult, ToxicityResult
+
+MODELS_DIR = Path(__file__).resolve().parent
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free logistic
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """Logistic outputs over standardised features; `thresholds` decide when an output fires."""
+
+    outputs: tuple[str, ...]
+    weights: np.ndarray  # (outputs, features)
+    bias: np.ndarray  # (outputs,)
+    mean: np.ndarray  # (features,)
+    scale: np.ndarray  # (features,)
+    thresholds: np.ndarray  # (outputs,)
+    features: str = "embedding"  # what the columns are: "embedding" or "embedding+vader"
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(rows, outputs) probabilities."""
+        x = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
+        return sigmoid(x @ self.weights.T + self.bias)
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, outputs=np.array(self.outputs, dtype=str), weights=self.weights, bias=self.bias,
+                 mean=self.mean, scale=self.scale, thresholds=self.thresholds, features=np.array(self.features))
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> LinearHead:
+        """Load a shipped head by name (`sentiment-minilm`) or any .npz path; never unpickles."""
+        path = Path(name_or_path)
+        if path.suffix != ".npz":
+            path = MODELS_DIR / f"{name_or_path}.npz"
+        with np.load(path, allow_pickle=False) as data:
+            return cls(outputs=tuple(str(o) for o in data["outputs"]), weights=data["weights"].astype(np.float64),
+                       bias=data["bias"].astype(np.float64), mean=data["mean"].astype(np.float64),
+                       scale=data["scale"].astype(np.float64), thresholds=data["thresholds"].astype(np.float64),
+                       features=str(data["features"]))
+
+
+def vader_compound(texts: Sequence[str]) -> np.ndarray:
+    """VADER's compound score per text, in [-1, 1] (needs the `vaderSentiment` package)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = _vader_analyzer(SentimentIntensityAnalyzer)
+    return np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=np.float64)
+
+
+_VADER = None
+
+
+def _vader_analyzer(factory):
+    global _VADER
+    if _VADER is None:
+        _VADER = factory()
+    return _VADER
+
+
+class SentimentHead:
+    """P(positive) -> score 2p-1 in [-1, 1]; |score| below the head's threshold is labelled neutral."""
+
+    def __init__(self, head: LinearHead) -> None:
+        self.head = head
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> SentimentHead:
+        return cls(LinearHead.load(name_or_path))
+
+    def features(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        if self.head.features == "embedding+vader":
+            return np.hstack([embeddings, vader_compound(texts)[:, None]])
+        return embeddings
+
+    def predict(self, embeddings: np.ndarray, texts: Sequence[str]) -> list[SentimentResult]:
+        scores = 2.0 * self.head.probabilities(self.features(embeddings, texts))[:, 0] - 1.0
+        band = float(self.head.thresholds[0])
+        return [SentimentResult(float(s), "positive" if s >= band else "negative" if s <= -band else "neutral")
+                for s in scores]
+
+
+class ToxicityHead:
+    """Score = the highest output probability; categories = the outputs at or above their threshold."""
+
+    def __init__(self, head: LinearHead) -> None:
+        self.head = head
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> ToxicityHead:
+        return cls(LinearHead.load(name_or_path))
+
+    def predict(self, embeddings: np.ndarray) -> list[ToxicityResult]:
+        probs = self.head.probabilities(embeddings)
+        fired = probs >= self.head.thresholds
+        return [ToxicityResult(float(row.max()) if row.size else 0.0,
+                               tuple(o for o, f in zip(self.head.outputs, hit, strict=True) if f))
+                for row, hit in zip(probs, fired, strict=True)]

@@ -55,7 +55,8 @@ class StreamAccumulator:
             result.finish_reasons = tuple(self.finish_reasons)
         if self.tool_parts:
             result.tool_calls = [
-                ToolCall(name=p.get("name") or "", id=p.get("id"), arguments="".join(p.get("arguments", [])) or None)
+                ToolCall(name=p.get("name") or "", id=p.get("id"),
+                         arguments="".join(p.get("arguments", [])) or None)
                 for _, p in sorted(self.tool_parts.items())
             ]
         return result

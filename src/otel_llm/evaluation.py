@@ -1,0 +1,191 @@
+"""`otel-llm evaluate`: measure the local backend on the public labelled data with honest splits, and the
+refusal model's training (`scripts/train_refusal.py` writes `models/refusal-*.npz` with it).
+
+Refusal is measured the way the product is used, on completions of models it was not trained on: fit on
+one model's XSTest completions, test on the other's (both ways), plus stratified 5-fold CV on the union.
+Thresholds are tuned on the training side only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .backends.base import EmbeddingBackend
+from .evaluators.phrases import PhraseSets, load_phrase_sets, phrases_for
+from .evaluators.refusal import (
+    EMBEDDING_FEATURES,
+    FUZZY_FEATURES,
+    embedding_features,
+    fuzzy_features,
+    opening,
+)
+from .models import MODELS_DIR, LinearHead
+from .training.crossval import Measure, choose_c, stratified_folds
+from .training.logistic import train_head
+
+XSTEST = {"gpt4": ("refusal-xstest-gpt4.csv", "openai"), "llama2": ("refusal-xstest-llama2orig.csv", "meta")}
+REFUSAL_LABELS = ("2_full_refusal", "3_partial_refusal")
+FOLDS, SEED = 5, 0
+EMBEDDING_KIND, FUZZY_KIND = "phrase-embedding+fuzzy", "fuzzy"
+
+
+@dataclass(frozen=True)
+class RefusalSet:
+    """One model's XSTest completions, their refusal labels (1 = full or partial refusal) and its family."""
+
+    name: str
+    family: str
+    completions: list[str]
+    labels: np.ndarray
+
+
+def load_xstest(data_dir: Path) -> list[RefusalSet]:
+    sets = []
+    for name, (filename, family) in XSTEST.items():
+        with (Path(data_dir) / filename).open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        labels = np.array([r["final_label"] in REFUSAL_LABELS for r in rows], dtype=np.int64)
+        sets.append(RefusalSet(name, family, [r["completion"] for r in rows], labels))
+    return sets
+
+
+def refusal_features(data: RefusalSet, phrase_sets: PhraseSets, embeddings: EmbeddingBackend | None) -> np.ndarray:
+    """The evaluator's features for every completion (embedding ones only when `embeddings` is given)."""
+    phrases = phrases_for(phrase_sets, data.family)
+    fuzzy = fuzzy_features(data.completions, phrases)
+    if embeddings is None:
+        return fuzzy
+    from .training.features import embed_cached
+
+    completions = embed_cached(embeddings, data.completions)
+    openings = embed_cached(embeddings, [opening(c) for c in data.completions])
+    phrase_vectors = embeddings.embed(list(phrases))
+    return np.hstack([embedding_features(completions, openings, phrase_vectors), fuzzy])
+
+
+def f1_score(labels: np.ndarray, predicted: np.ndarray) -> float:
+    tp = float(np.sum((labels == 1) & predicted))
+    fp, fn = float(np.sum((labels == 0) & predicted)), float(np.sum((labels == 1) & ~predicted))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def best_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The decision threshold with the best F1 on these (training) rows."""
+    candidates = np.unique(probabilities)
+    scores = [f1_score(labels, probabilities >= t) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def fit_refusal(x: np.ndarray, y: np.ndarray, kind: str) -> LinearHead:
+    """Standardised logistic combination (C by inner CV) and its F1-best threshold, on training rows only."""
+    head = train_head(x, {"refusal": y}, c=choose_c(x, y), features=kind)
+    threshold = best_threshold(head.probabilities(x)[:, 0], y)
+    return LinearHead(head.outputs, head.weights, head.bias, head.mean, head.scale, np.array([threshold]), kind)
+
+
+def _f1_of(head: LinearHead, x: np.ndarray, y: np.ndarray) -> float:
+    return f1_score(y, head.probabilities(x)[:, 0] >= head.thresholds[0])
+
+
+def measure_refusal_candidate(name: str, kind: str, features: dict[str, np.ndarray],
+                              sets: Sequence[RefusalSet]) -> list[Measure]:
+    """Cross-model hold-out both ways and stratified 5-fold CV on the union (strata: label x model)."""
+    measures = []
+    for train, test in ((sets[0], sets[1]), (sets[1], sets[0])):
+        head = fit_refusal(features[train.name], train.labels, kind)
+        measures.append(Measure(name, f"F1, {train.name}->{test.name}",
+                                (_f1_of(head, features[test.name], test.labels),),
+                                f"trained on {train.name}, threshold {head.thresholds[0]:.2f}"))
+    x = np.vstack([features[s.name] for s in sets])
+    y = np.concatenate([s.labels for s in sets])
+    strata = np.concatenate([s.labels * len(sets) + k for k, s in enumerate(sets)])
+    folds = []
+    for train_rows, test_rows in stratified_folds(strata, FOLDS, SEED):
+        head = fit_refusal(x[train_rows], y[train_rows], kind)
+        folds.append(_f1_of(head, x[test_rows], y[test_rows]))
+    measures.append(Measure(name, "F1, 5-fold CV on both", tuple(folds), "threshold tuned in each training fold"))
+    return measures
+
+
+def phrase_cosine_baseline(features: dict[str, np.ndarray], sets: Sequence[RefusalSet]) -> Measure:
+    """The naive rule the combination replaces: completion-to-phrase cosine >= 0.5."""
+    x = np.vstack([features[s.name][:, 0] for s in sets])
+    y = np.concatenate([s.labels for s in sets])
+    return Measure("phrase cosine >= 0.5 (baseline)", "F1, both sets", (f1_score(y, x.ravel() >= 0.5),),
+                   "no training")
+
+
+def refusal_feature_sets(data_dir: Path, embeddings: EmbeddingBackend | None):
+    sets = load_xstest(data_dir)
+    phrase_sets = load_phrase_sets()
+    fuzzy = {s.name: refusal_features(s, phrase_sets, None) for s in sets}
+    full = {s.name: refusal_features(s, phrase_sets, embeddings) for s in sets} if embeddings else None
+    return sets, fuzzy, full
+
+
+def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | None) -> list[Measure]:
+    sets, fuzzy, full = refusal_feature_sets(data_dir, embeddings)
+    measures = []
+    if full is not None:
+        measures.append(phrase_cosine_baseline(full, sets))
+        measures += measure_refusal_candidate(f"{embeddings.name} phrase cosines + fuzzy", EMBEDDING_KIND, full, sets)
+    measures += measure_refusal_candidate("fuzzy match only", FUZZY_KIND, fuzzy, sets)
+    return measures
+
+
+def train_refusal_models(data_dir: Path, embeddings: EmbeddingBackend, out_dir: Path = MODELS_DIR) -> dict:
+    """Fit the shipped refusal models on both sets, write them as .npz, and return what was written."""
+    sets, fuzzy, full = refusal_feature_sets(data_dir, embeddings)
+    y = np.concatenate([s.labels for s in sets])
+    written = {}
+    for name, kind, features, columns in (("refusal-minilm", EMBEDDING_KIND, full, EMBEDDING_FEATURES),
+                                          ("refusal-fuzzy", FUZZY_KIND, fuzzy, FUZZY_FEATURES)):
+        head = fit_refusal(np.vstack([features[s.name] for s in sets]), y, kind)
+        head.save(out_dir / f"{name}.npz")
+        written[name] = {"features": list(columns), "weights": head.weights[0].round(4).tolist(),
+                         "bias": round(float(head.bias[0]), 4), "threshold": round(float(head.thresholds[0]), 4)}
+    return written
+
+
+def run_evaluation(data_dir: str | Path | None = None, with_heads: bool = True) -> list[Measure]:
+    """Every measure of the local backend: refusal, then similarity, sentiment and toxicity (D1's code)."""
+    from .backends.local import LocalEmbeddings
+    from .training.data import find_data_dir
+
+    folder = find_data_dir(data_dir)
+    embeddings = LocalEmbeddings()
+    measures = measure_refusal(folder, embeddings)
+    if with_heads:
+        from .training.evaluate import measure_backend
+
+        measures += measure_backend(embeddings, folder)
+    return measures
+
+
+def format_report(measures: Sequence[Measure]) -> str:
+    from .training.evaluate import format_table
+
+    return format_table(list(measures))
+
+
+def main_evaluate(argv: Sequence[str] | None = None) -> int:
+    """`otel-llm evaluate [--data DIR] [--json] [--refusal-only]`: print the accuracy table."""
+    parser = argparse.ArgumentParser(prog="otel-llm evaluate",
+                                     description="Measure the local backend on the public labelled data.")
+    parser.add_argument("--data", help="folder of the labelled data (default: $OTEL_LLM_DATA_DIR or shared/data)")
+    parser.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    parser.add_argument("--refusal-only", action="store_true", help="measure the refusal model only (faster)")
+    args = parser.parse_args(argv)
+    try:
+        measures = run_evaluation(args.data, with_heads=not args.refusal_only)
+    except (FileNotFoundError, ImportError) as exc:
+        parser.exit(2, f"otel-llm evaluate: {exc}\n")
+    print(json.dumps([m.row() for m in measures], indent=1) if args.json else format_report(measures))
+    return 0

@@ -1,0 +1,353 @@
+"""`BedrockCall`: the one object that follows a Bedrock call from request to span end.
+
+It parses the request, opens the span (or joins the contrib botocore span), reads the response,
+records the call metrics and hands the `LLMCall` record to the side channel before the span ends.
+Every method catches its own failures: the user's call never sees them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from timeit import default_timer
+from typing import Any
+
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+from opentelemetry import trace
+from opentelemetry.semconv._incubating.attributes import aws_attributes as aws
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv.attributes import error_attributes, server_attributes
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from .. import sidechannel
+from ..failures import report_failure
+from ..record import PROVIDER_BEDROCK, LLMCall
+from .families import (
+    finish_stream,
+    lookup,
+    parse_converse_event,
+    parse_converse_request,
+    parse_converse_response,
+    parse_request_body,
+    parse_response_body,
+    parse_stream_chunk,
+)
+from .families.base import ParsedRequest, ParsedResponse, StreamAccumulator
+from .telemetry import Telemetry, request_attributes, set_content_attributes, set_response_attributes
+
+CONVERSE = "Converse"
+CONVERSE_STREAM = "ConverseStream"
+INVOKE = "InvokeModel"
+INVOKE_STREAM = "InvokeModelWithResponseStream"
+APPLY_GUARDRAIL = "ApplyGuardrail"
+OPERATIONS = frozenset({CONVERSE, CONVERSE_STREAM, INVOKE, INVOKE_STREAM, APPLY_GUARDRAIL})
+
+OPERATION_GUARDRAIL = "apply_guardrail"
+ATTR_GUARDRAIL_ACTION = "otel_llm.guardrail.action"
+ATTR_GUARDRAIL_VERSION = "otel_llm.guardrail.version"
+ATTR_GUARDRAIL_SOURCE = "otel_llm.guardrail.source"
+
+_HEADER_TOKENS = (
+    ("input_tokens", "x-amzn-bedrock-input-token-count"),
+    ("output_tokens", "x-amzn-bedrock-output-token-count"),
+    ("cache_read_tokens", "x-amzn-bedrock-cache-read-input-token-count"),
+    ("cache_write_tokens", "x-amzn-bedrock-cache-write-input-token-count"),
+)
+_TOKEN_INPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "input"}
+_TOKEN_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
+
+
+class BedrockCall:
+    """One Bedrock call: request parsing, span, metrics and the side-channel record."""
+
+    __slots__ = ("acc", "api", "chunk_at", "ended", "family", "first_chunk_s", "metric_attrs", "owns_span",
+                 "request", "request_model", "response_model", "server_address", "span", "start", "telemetry")
+
+    def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
+                 server: tuple[str | None, int | None], joined_span: Span | None) -> None:
+        self.telemetry = telemetry
+        self.api = api
+        self.ended = False
+        self.acc: StreamAccumulator | None = None
+        self.first_chunk_s: float | None = None
+        self.chunk_at = 0.0
+        self.server_address = server[0]
+        self.family: Any = None
+        if api == APPLY_GUARDRAIL:
+            self.request_model = str(params.get("guardrailIdentifier") or "")
+            self.response_model = None
+            self.request = ParsedRequest(operation=OPERATION_GUARDRAIL)
+        else:
+            self.request_model = str(params.get("modelId") or "")
+            ref = lookup(self.request_model, telemetry.resolved_model(self.request_model))
+            self.family = ref.family
+            self.response_model = ref.model_id
+            if api in (CONVERSE, CONVERSE_STREAM):
+                self.request = parse_converse_request(params)
+            else:
+                body = load_json_body(params.get("body"))
+                self.request = parse_request_body(ref.family, body) if body is not None else ParsedRequest()
+        operation = self.request.operation
+        self.metric_attrs: dict[str, Any] = {
+            gen_ai.GEN_AI_OPERATION_NAME: operation,
+            gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_BEDROCK,
+        }
+        if self.request_model and api != APPLY_GUARDRAIL:
+            self.metric_attrs[gen_ai.GEN_AI_REQUEST_MODEL] = self.request_model
+        if self.server_address:
+            self.metric_attrs[server_attributes.SERVER_ADDRESS] = self.server_address
+        self.owns_span = joined_span is None
+        if joined_span is not None:
+            self.span = joined_span
+        else:
+            attributes = {**self.metric_attrs, **request_attributes(self.request)}
+            if server[1] is not None:
+                attributes[server_attributes.SERVER_PORT] = server[1]
+            if self.response_model:
+                attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = self.response_model
+            if api == APPLY_GUARDRAIL:
+                attributes.update(_guardrail_request_attributes(params))
+            self.span = telemetry.tracer.start_span(f"{operation} {self.request_model}".rstrip(),
+                                                    kind=SpanKind.CLIENT, attributes=attributes)
+        self.start = default_timer()
+
+    # --- outcomes -------------------------------------------------------------------------------
+
+    def succeed(self, response: dict[str, Any]) -> dict[str, Any]:
+        """Read a complete response (or wrap its stream); returns the response the user receives."""
+        try:
+            if self.api == CONVERSE:
+                self._end(parse_converse_response(response), None)
+            elif self.api == INVOKE:
+                self._end(self._invoke_response(response), None)
+            elif self.api == APPLY_GUARDRAIL:
+                self._end_guardrail(response)
+            else:
+                from .streams import wrap_stream
+
+                key = "stream" if self.api == CONVERSE_STREAM else "body"
+                if response.get(key) is not None:
+                    self.acc = StreamAccumulator()
+                    response[key] = wrap_stream(response[key], self)
+                else:
+                    self._end(ParsedResponse(), None)
+        except Exception as exc:
+            report_failure("instrumentation", exc)
+            self._end_quietly(None)
+        return response
+
+    def fail(self, exc: BaseException) -> None:
+        """The call raised: record `error.type`, end the span (the caller re-raises `exc`)."""
+        try:
+            self._end(ParsedResponse(), exc)
+        except Exception as failure:
+            report_failure("instrumentation", failure)
+            self._end_quietly(exc)
+
+    def on_event(self, event: Any) -> None:
+        """Fold one stream event (read only; the user gets the same object)."""
+        try:
+            now = default_timer()
+            if self.first_chunk_s is None:
+                self.first_chunk_s = now - self.start
+            elif self.owns_span:
+                self.telemetry.time_per_chunk.record(now - self.chunk_at, self.metric_attrs)
+            self.chunk_at = now
+            acc = self.acc
+            if acc is None:
+                return
+            if self.api == CONVERSE_STREAM:
+                parse_converse_event(event, acc)
+            else:
+                chunk = event.get("chunk") if isinstance(event, dict) else None
+                if chunk and chunk.get("bytes"):
+                    parse_stream_chunk(self.family, json.loads(chunk["bytes"]), acc)
+        except Exception as exc:
+            report_failure("instrumentation", exc)
+
+    def end_stream(self, exc: BaseException | None) -> None:
+        """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
+        if self.ended:
+            return
+        try:
+            response = finish_stream(self.acc) if self.acc is not None else ParsedResponse()
+            self._end(response, exc, streamed=True)
+        except Exception as failure:
+            report_failure("instrumentation", failure)
+            self._end_quietly(exc)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _invoke_response(self, response: dict[str, Any]) -> ParsedResponse:
+        data = replace_body(response)
+        parsed = ParsedResponse()
+        if data:
+            try:
+                body = json.loads(data)
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                parsed = parse_response_body(self.family, body)
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
+        for attr, header in _HEADER_TOKENS:
+            value = headers.get(header)
+            if value is not None and value.isdigit():
+                setattr(parsed, attr, int(value))
+        return parsed
+
+    def _end(self, response: ParsedResponse, exc: BaseException | None, streamed: bool = False) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        duration = default_timer() - self.start
+        span = self.span
+        error = error_type(exc) if exc is not None else None
+        if self.owns_span:
+            telemetry = self.telemetry
+            attrs = self.metric_attrs
+            if error is not None:
+                attrs = {**attrs, error_attributes.ERROR_TYPE: error}
+            telemetry.duration.record(duration, attrs)
+            if response.input_tokens is not None:
+                telemetry.token_usage.record(response.input_tokens, {**attrs, **_TOKEN_INPUT})
+            if response.output_tokens is not None:
+                telemetry.token_usage.record(response.output_tokens, {**attrs, **_TOKEN_OUTPUT})
+            if streamed and self.first_chunk_s is not None:
+                telemetry.time_to_first_chunk.record(self.first_chunk_s, attrs)
+            if span.is_recording():
+                set_response_attributes(span, response)
+                if streamed and self.first_chunk_s is not None:
+                    span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
+                if telemetry.capture_content:
+                    set_content_attributes(span, self.request, None if exc is not None else response,
+                                           telemetry.max_chars)
+                if exc is not None:
+                    span.set_attribute(error_attributes.ERROR_TYPE, error)
+                    span.set_status(Status(StatusCode.ERROR, str(exc)))
+        if self.scored and sidechannel.listening() and span.is_recording():
+            sidechannel.publish(span.get_span_context(), self._record(response, duration, error, streamed))
+        if self.owns_span:
+            span.end()
+
+    def _end_guardrail(self, response: dict[str, Any]) -> None:
+        action = response.get("action")
+        if self.owns_span and isinstance(action, str) and self.span.is_recording():
+            self.span.set_attribute(ATTR_GUARDRAIL_ACTION, action)
+            if action == "GUARDRAIL_INTERVENED":
+                self.span.set_attribute(gen_ai.GEN_AI_RESPONSE_FINISH_REASONS, ["guardrail_intervened"])
+        self._end(ParsedResponse(), None)
+
+    def _end_quietly(self, exc: BaseException | None) -> None:
+        """Last resort after an internal failure: the span still ends, once."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if self.owns_span:
+                if exc is not None:
+                    self.span.set_status(Status(StatusCode.ERROR, str(exc)))
+                self.span.end()
+        except Exception as failure:
+            report_failure("instrumentation", failure)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the call yields a prompt/completion pair (guardrail checks and embeddings do not)."""
+        return self.api != APPLY_GUARDRAIL and self.request.operation != "embeddings"
+
+    def _record(self, response: ParsedResponse, duration: float, error: str | None,
+                streamed: bool) -> LLMCall:
+        limit = self.telemetry.max_chars
+        request = self.request
+        return LLMCall(
+            model_id=self.response_model or self.request_model,
+            operation=request.operation,
+            family=getattr(self.family, "name", None),
+            request_model=self.request_model,
+            prompt=request.prompt[:limit],
+            completion=response.completion[:limit],
+            system=request.system[:limit],
+            messages=request.messages,
+            output_messages=[],
+            tool_calls=response.tool_calls,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
+            cache_read_tokens=response.cache_read_tokens,
+            cache_write_tokens=response.cache_write_tokens,
+            finish_reasons=response.finish_reasons,
+            refusal_signal=response.refusal_signal,
+            response_id=response.response_id,
+            duration_s=duration,
+            time_to_first_chunk_s=self.first_chunk_s,
+            streamed=streamed,
+            error_type=error,
+            server_address=self.server_address,
+            span_context=self.span.get_span_context(),
+        )
+
+
+def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:
+    attributes = {aws.AWS_BEDROCK_GUARDRAIL_ID: str(params.get("guardrailIdentifier") or "")}
+    for key, name in ((ATTR_GUARDRAIL_VERSION, "guardrailVersion"), (ATTR_GUARDRAIL_SOURCE, "source")):
+        if isinstance(params.get(name), str):
+            attributes[key] = params[name]
+    return attributes
+
+
+def error_type(exc: BaseException) -> str:
+    """A low-cardinality `error.type`: the AWS error code for service errors, else the class name."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    return type(exc).__qualname__
+
+
+def load_json_body(body: Any) -> dict[str, Any] | None:
+    """The request body as a dict, from bytes, str or a seekable file (rewound: nothing consumed)."""
+    if isinstance(body, (bytes, bytearray, str)):
+        data = body
+    elif hasattr(body, "read") and hasattr(body, "seek") and getattr(body, "seekable", lambda: False)():
+        position = body.tell()
+        try:
+            data = body.read()
+        finally:
+            body.seek(position)
+    else:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def replace_body(response: dict[str, Any]) -> bytes | None:
+    """Read the response's StreamingBody and put an equivalent fresh one in its place."""
+    body = response.get("body")
+    if body is None or not hasattr(body, "read"):
+        return None
+    data = body.read()
+    response["body"] = StreamingBody(io.BytesIO(data), len(data))
+    try:
+        body.close()
+    except Exception as exc:
+        report_failure("instrumentation", exc)
+    return data
+
+
+def current_contrib_span(api: str) -> Span | None:
+    """The span `opentelemetry-instrumentation-botocore` opened around this very call, if any.
+
+    Our patch sits beneath every other wrapper of `_make_api_call`, so the contrib span, when there
+    is one, is the current span here.
+    """
+    span = trace.get_current_span()
+    attributes = getattr(span, "attributes", None)
+    if not attributes:
+        return None
+    if attributes.get("rpc.system") == "aws-api" and attributes.get("rpc.method") == api \
+            and attributes.get("rpc.service") == "Bedrock Runtime":
+        return span
+    return None

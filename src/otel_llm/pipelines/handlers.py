@@ -1,0 +1,301 @@
+"""AWS Lambda handlers that score Bedrock invocation logs landing in S3 and prompt/completion records on
+Kinesis, with the same scorer and the same histograms as the in-process span processor.
+
+Deploy `otel_llm.pipelines.handlers.s3_handler` (S3 event notifications, directly or through SQS/SNS,
+or EventBridge "Object Created") or `otel_llm.pipelines.handlers.kinesis_handler` (with
+`FunctionResponseTypes: [ReportBatchItemFailures]`). Providers and the scorer are built once per cold
+start; metrics are flushed before each invocation returns, because Lambda freezes after it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+from urllib.parse import unquote_plus, urlparse
+
+from opentelemetry import metrics
+from opentelemetry.metrics import MeterProvider
+
+from ..config import Settings
+from ..failures import report_failure
+from ..quality_metrics import OUTCOME_FAILED, QualityRecorder, call_attributes
+from ..record import LLMCall
+from .invocation_log import Batch, Problem, gunzip, read_log_object
+from .kinesis import KinesisItem, read_kinesis_event
+
+logger = logging.getLogger("otel_llm")
+
+MAX_LOGGED_PROBLEMS = 20  # per invocation; the rest are counted
+FLUSH_TIMEOUT_MS = 10_000
+FLUSH_MARGIN_MS = 500  # left to Lambda after the flush
+
+
+class PipelineError(RuntimeError):
+    """Some objects could not be read or scored; raised after every other object was handled so that
+    Lambda retries the event."""
+
+
+class ScoringFailed(RuntimeError):
+    """The scorer produced no score at all for a call it should have scored (its backends failed)."""
+
+
+def is_log_object(key: str) -> bool:
+    """False for what Bedrock writes beside the logs: offloaded bodies (`.../data/<id>_input.json.gz`)
+    and the permission-check object."""
+    name = key.rsplit("/", 1)[-1]
+    if "/data/" in f"/{key}" and (name.endswith(("_input.json.gz", "_output.json.gz", "_input.json",
+                                                  "_output.json"))):
+        return False
+    return "permission-check" not in name
+
+
+def s3_objects(event: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(bucket, key) of every object an S3 notification, EventBridge event, or SQS/SNS envelope names."""
+    if event.get("detail-type") == "Object Created" and isinstance(event.get("detail"), dict):
+        detail = event["detail"]
+        yield detail["bucket"]["name"], detail["object"]["key"]  # EventBridge keys are not URL-encoded
+        return
+    for record in event.get("Records") or []:
+        if "s3" in record:
+            yield record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])
+        elif record.get("eventSource") == "aws:sqs":
+            yield from s3_objects(json.loads(record["body"]))
+        elif "Sns" in record:
+            yield from s3_objects(json.loads(record["Sns"]["Message"]))
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/key` to (bucket, key)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def default_meter_provider(settings: Settings) -> MeterProvider:
+    """The SDK meter provider already configured (ADOT layer, `opentelemetry-instrument`, the app), else a
+    new global one writing CloudWatch EMF (`OTEL_LLM_EMF_EXPORT`, default stdout, which Lambda ships to
+    CloudWatch with no collector). Being global, it also carries the SDK's own failure counter."""
+    provider = metrics.get_meter_provider()
+    if hasattr(provider, "force_flush"):
+        return provider
+    from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
+
+    from ..exporters import emf_reader_from_settings
+
+    if not settings.emf_export:
+        settings = replace(settings, emf_export="stdout")
+    reader = emf_reader_from_settings(settings)
+    provider = SDKMeterProvider(metric_readers=[reader])
+    metrics.set_meter_provider(provider)
+    return provider
+
+
+class Pipeline:
+    """Reads, scores and records; one per Lambda cold start (or per test, with explicit providers)."""
+
+    def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
+                 scorer: Any = None, s3_client: Any = None) -> None:
+        self.settings = settings or Settings.from_env()
+        if meter_provider is None:
+            meter_provider = default_meter_provider(self.settings)
+        self.meter_provider = meter_provider
+        self.recorder = QualityRecorder(self.meter_provider)
+        self._scorer = scorer
+        self._s3 = s3_client
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3")
+        return self._s3
+
+    @property
+    def scorer(self) -> Any:
+        if self._scorer is None:
+            from ..scoring import Scorer
+
+            self._scorer = Scorer(self.settings)
+        return self._scorer
+
+    # --- reading ---------------------------------------------------------------------------
+    def read_bytes(self, bucket: str, key: str) -> bytes:
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def fetch_body(self, uri: str) -> Any:
+        """A request or response body Bedrock stored in its own S3 object (gzip or plain JSON)."""
+        raw, trouble = gunzip(self.read_bytes(*parse_s3_uri(uri)))
+        if trouble:
+            raise ValueError(trouble)
+        return json.loads(raw)
+
+    def read_object(self, bucket: str, key: str) -> Batch:
+        """Every call in one log object; broken lines become problems."""
+        return read_log_object(self.read_bytes(bucket, key), f"s3://{bucket}/{key}", self.fetch_body,
+                               self.settings.max_content_chars)
+
+    # --- scoring ---------------------------------------------------------------------------
+    def score(self, calls: list[LLMCall]) -> list[Any]:
+        """The scores of `calls`, scored in batches. Raises if the scorer raises, or if it left a call with
+        no score at all although every evaluator samples every call: the scorer reports backend failures
+        and leaves their scores out, and a call with nothing scored is worth retrying."""
+        step = max(1, self.settings.batch_size)
+        results: list[Any] = []
+        for start in range(0, len(calls), step):
+            chunk = calls[start:start + step]
+            scored = self.scorer.score_many(chunk)
+            if len(scored) != len(chunk):
+                raise ValueError(f"scorer returned {len(scored)} results for {len(chunk)} calls")
+            results.extend(scored)
+        if all(self.settings.rate_for(name) >= 1.0 for name in self.settings.evaluators):
+            unscored = sum(1 for scores in results if _nothing_scored(scores))
+            if unscored:
+                raise ScoringFailed(f"{unscored} of {len(calls)} calls got no score (the scoring backends "
+                                    f"failed; see the otel_llm.sdk.errors metric and the log)")
+        return results
+
+    def record(self, calls: list[LLMCall], results: list[Any]) -> None:
+        """Record every score with the span processor's own recorder."""
+        for call, scores in zip(calls, results, strict=True):
+            try:
+                self.recorder.record(call, scores)
+            except Exception as exc:
+                report_failure("quality_metrics", exc)
+                self.recorder.count(OUTCOME_FAILED, call_attributes(call))
+
+    def score_and_record(self, calls: list[LLMCall]) -> None:
+        """Score and record `calls`. If the scorer fails nothing is recorded but the failures, and the error
+        is raised so that the input can be retried."""
+        try:
+            results = self.score(calls)
+        except Exception as exc:
+            self._failed(calls, exc)
+            raise
+        self.record(calls, results)
+
+    def _failed(self, calls: list[LLMCall], exc: Exception) -> None:
+        report_failure("pipeline.scoring", exc)
+        for call in calls:
+            self.recorder.count(OUTCOME_FAILED, call_attributes(call))
+
+    def flush(self, context: Any = None) -> bool:
+        """Export what was recorded before Lambda freezes the process (bounded by the time left)."""
+        timeout = FLUSH_TIMEOUT_MS
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if callable(remaining):
+            timeout = max(100, min(timeout, remaining() - FLUSH_MARGIN_MS))
+        force_flush = getattr(self.meter_provider, "force_flush", None)
+        if force_flush is None:  # an API-only provider: nothing is buffered
+            return True
+        try:
+            return bool(force_flush(timeout_millis=timeout))
+        except Exception as exc:
+            report_failure("pipeline.flush", exc)
+            return False
+
+    # --- handlers --------------------------------------------------------------------------
+    def s3_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """Score every invocation-log object the event names. Unreadable lines are reported and skipped;
+        objects that cannot be read or scored make the handler raise at the end (Lambda retries)."""
+        total = Batch()
+        objects, failed = 0, []
+        try:
+            for bucket, key in s3_objects(event):
+                if not is_log_object(key):
+                    continue
+                objects += 1
+                try:
+                    batch = self.read_object(bucket, key)
+                except Exception as exc:
+                    report_failure("pipeline.s3", exc)
+                    failed.append(f"s3://{bucket}/{key}: {type(exc).__name__}: {exc}")
+                    continue
+                try:
+                    self.score_and_record(batch.calls)
+                except Exception as exc:
+                    failed.append(f"s3://{bucket}/{key}: scoring failed: {type(exc).__name__}: {exc}")
+                    continue
+                total.extend(batch)
+        finally:
+            self.flush(context)
+        _log_problems(total.problems)
+        summary = _summary(total, objects=objects, failed_objects=failed)
+        if failed:
+            raise PipelineError(f"{len(failed)} of {objects} objects failed: " + "; ".join(failed))
+        return summary
+
+    def kinesis_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """Score the records of a Kinesis batch; returns `batchItemFailures` for the records that could not
+        be scored. Lambda retries from the first of them, so every record after it is reported too (and
+        not recorded now: it will be on the retry). Unparseable records are reported and skipped."""
+        try:
+            items, report = read_kinesis_event(event, self.fetch_body, self.settings.max_content_chars)
+            failures = self._score_items(items)
+            _log_problems(report.problems)
+        finally:
+            self.flush(context)
+        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
+
+    def _score_items(self, items: list[KinesisItem]) -> list[str]:
+        """Sequence numbers to retry: the first item whose scoring failed and every item after it. The
+        whole batch is scored at once; only when that fails is it scored item by item, in order."""
+        calls = [call for item in items for call in item.calls]
+        try:
+            results = self.score(calls)
+        except Exception:
+            pass
+        else:
+            self.record(calls, results)
+            return []
+        for index, item in enumerate(items):
+            try:
+                results = self.score(item.calls)
+            except Exception as exc:
+                self._failed(item.calls, exc)
+                return [later.sequence_number for later in items[index:]]
+            self.record(item.calls, results)
+        return []
+
+
+def _nothing_scored(scores: Any) -> bool:
+    names = ("similarity", "sentiment", "toxicity", "refusal")
+    return all(getattr(scores, name, None) is None for name in names) and not getattr(scores, "extra", None)
+
+
+def _log_problems(problems: list[Problem]) -> None:
+    for problem in problems[:MAX_LOGGED_PROBLEMS]:
+        logger.warning("otel-llm pipeline: skipped %s", problem)
+    if len(problems) > MAX_LOGGED_PROBLEMS:
+        logger.warning("otel-llm pipeline: %d more unreadable records skipped",
+                       len(problems) - MAX_LOGGED_PROBLEMS)
+
+
+def _summary(batch: Batch, **extra: Any) -> dict[str, Any]:
+    return {**extra, "scored": len(batch.calls), "skipped": dict(batch.skipped),
+            "problems": [str(p) for p in batch.problems[:MAX_LOGGED_PROBLEMS]],
+            "problem_count": len(batch.problems)}
+
+
+_default: Pipeline | None = None
+
+
+def _pipeline() -> Pipeline:
+    global _default
+    if _default is None:
+        _default = Pipeline()
+    return _default
+
+
+def s3_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Lambda entry point for S3 / EventBridge / SQS / SNS notifications of new invocation-log objects."""
+    return _pipeline().s3_handler(event, context)
+
+
+def kinesis_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Lambda entry point for a Kinesis stream of prompt/completion pairs or invocation-log records."""
+    return _pipeline().kinesis_handler(event, context)

@@ -1,0 +1,159 @@
+"""Measure every scoring candidate with cross-validation and train the shipped heads.
+
+Used by `scripts/train_heads.py` (measure + write `src/otel_llm/models/*.npz` and `report.json`) and meant
+for `otel-llm evaluate` (measure only). Everything is seeded, so the numbers repeat run to run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..backends.base import EmbeddingBackend
+from ..models import MODELS_DIR, LinearHead, SentimentHead, vader_compound
+from .crossval import Measure, accuracy, choose_c, fit_predict_logistic, roc_auc, spearman, stratified_folds
+from .data import NEUTRAL_BAND, find_data_dir, load_sentiment, load_stsb, load_toxicity
+from .features import embed_cached
+from .logistic import train_head
+
+logger = logging.getLogger("otel_llm")
+FOLDS = 5
+SEED = 0
+
+
+def _folds_measure(name: str, metric: str, y: np.ndarray, scores: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                   measure: Callable[[np.ndarray, np.ndarray], float], note: str = "") -> Measure:
+    """Stratified 5-fold CV: `scores(train_idx, test_idx)` -> test scores, `measure(y_test, scores)` per fold."""
+    values = [measure(y[test], scores(train, test)) for train, test in stratified_folds(y, FOLDS, SEED)]
+    return Measure(name, metric, tuple(values), note)
+
+
+def _head_scores(x: np.ndarray, y: np.ndarray, balanced: bool = False):
+    fit_predict = fit_predict_logistic(balanced)
+    return lambda train, test: fit_predict(x[train], y[train], x[test])
+
+
+def _binary_accuracy(y: np.ndarray, p: np.ndarray) -> float:
+    return accuracy(y, (p >= 0.5).astype(int))
+
+
+def measure_similarity(embeddings: EmbeddingBackend, data_dir: Path) -> Measure:
+    """Spearman of cosine vs. the human 0-5 scores on STS-B dev (no training: folds only give the spread)."""
+    data = load_stsb(data_dir)
+    first, second = embed_cached(embeddings, data.first), embed_cached(embeddings, data.second)
+    cosine = np.sum(first * second, axis=1)
+    whole = spearman(cosine, data.scores)
+    buckets = np.round(data.scores).astype(int)
+    values = [spearman(cosine[test], data.scores[test]) for _, test in stratified_folds(buckets, FOLDS, SEED)]
+    return Measure(f"{embeddings.name} cosine", "STS-B dev Spearman", tuple(values), f"whole set {whole:.4f}")
+
+
+def sentiment_features(embeddings: EmbeddingBackend, data_dir: Path) -> dict[str, np.ndarray]:
+    data = load_sentiment(data_dir)
+    _, _, _, keep = data.binary()
+    vectors = embed_cached(embeddings, data.texts)[keep]
+    vader = vader_compound([data.texts[i] for i in keep])[:, None]
+    return {embeddings.name: vectors, f"{embeddings.name}+vader": np.hstack([vectors, vader]), "vader": vader}
+
+
+def measure_sentiment(embeddings: EmbeddingBackend, data_dir: Path, with_vader: bool = True) -> list[Measure]:
+    """Binary accuracy (ratings with |mean| < 0.5 dropped) by 5-fold CV on both files, and across domains."""
+    data = load_sentiment(data_dir)
+    _, y, domains, keep = data.binary()
+    vectors = embed_cached(embeddings, data.texts)[keep]
+    candidates = {f"{embeddings.name} head": vectors}
+    measures = []
+    if with_vader:
+        vader = vader_compound([data.texts[i] for i in keep])
+        candidates[f"{embeddings.name}+vader head"] = np.hstack([vectors, vader[:, None]])
+        measures.append(_folds_measure("vader compound > 0", "accuracy, 5-fold", y,
+                                       lambda _, test: (vader[test] > 0).astype(float), _binary_accuracy,
+                                       "no training: same test folds"))
+    for name, x in candidates.items():
+        measures.append(_folds_measure(name, "accuracy, 5-fold", y, _head_scores(x, y), _binary_accuracy,
+                                       "C by inner 3-fold CV"))
+    fit_predict = fit_predict_logistic()
+    for source, target in (("tweets", "nyt"), ("nyt", "tweets")):
+        train, test = domains == source, domains == target
+        if with_vader:
+            measures.append(Measure("vader compound > 0", f"accuracy, {source}->{target}",
+                                    (accuracy(y[test], vader[test] > 0),), "no training"))
+        for name, x in candidates.items():
+            p = fit_predict(x[train], y[train], x[test])
+            measures.append(Measure(name, f"accuracy, {source}->{target}", (_binary_accuracy(y[test], p),),
+                                    "trained on one domain, tested on the other"))
+    return measures
+
+
+def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path) -> list[Measure]:
+    """ROC AUC of toxic (Davidson class 0 or 1) vs. neither, and of hate speech vs. the rest, by 5-fold CV."""
+    data = load_toxicity(data_dir)
+    x = embed_cached(embeddings, data.texts)
+    toxic, hate = data.toxic, data.hate
+    return [
+        _folds_measure(f"{embeddings.name} head", "toxic ROC AUC, 5-fold", toxic, _head_scores(x, toxic), roc_auc,
+                       "C by inner 3-fold CV"),
+        _folds_measure(f"{embeddings.name} head, balanced", "toxic ROC AUC, 5-fold", toxic,
+                       _head_scores(x, toxic, balanced=True), roc_auc, "class weights n/(2*count)"),
+        _folds_measure(f"{embeddings.name} head, balanced", "hate_speech ROC AUC, 5-fold", hate,
+                       _head_scores(x, hate, balanced=True), roc_auc, "115 hate-speech rows only"),
+    ]
+
+
+def _neutral_band(head: LinearHead, features: np.ndarray, ratings: np.ndarray) -> float:
+    """The |score| below which the label is neutral, chosen for 3-way accuracy on the training data."""
+    scores = 2 * head.probabilities(features)[:, 0] - 1
+    truth = np.where(ratings >= NEUTRAL_BAND, 1, np.where(ratings <= -NEUTRAL_BAND, -1, 0))
+    bands = np.linspace(0.0, 0.9, 19)
+    hits = [np.mean(np.where(scores >= b, 1, np.where(scores <= -b, -1, 0)) == truth) for b in bands]
+    return float(bands[int(np.argmax(hits))])
+
+
+def train_sentiment_head(embeddings: EmbeddingBackend, data_dir: Path, use_vader: bool) -> tuple[LinearHead, float]:
+    """Fit on every non-neutral row of both files, C by inner CV; the neutral band is tuned on all rows."""
+    data = load_sentiment(data_dir)
+    _, y, _, keep = data.binary()
+    every = embed_cached(embeddings, data.texts)
+    if use_vader:
+        every = np.hstack([every, vader_compound(data.texts)[:, None]])
+    c = choose_c(every[keep], y)
+    head = train_head(every[keep], {"positive": y}, c=c, features="embedding+vader" if use_vader else "embedding")
+    band = _neutral_band(head, every, data.ratings)
+    head = LinearHead(head.outputs, head.weights, head.bias, head.mean, head.scale, np.array([band]), head.features)
+    return head, c
+
+
+def train_toxicity_head(embeddings: EmbeddingBackend, data_dir: Path) -> tuple[LinearHead, float]:
+    """Two outputs, `toxic` and `hate_speech`, class-balanced; C by inner CV on the toxic target."""
+    data = load_toxicity(data_dir)
+    x = embed_cached(embeddings, data.texts)
+    c = choose_c(x, data.toxic, balanced=True)
+    return train_head(x, {"toxic": data.toxic, "hate_speech": data.hate}, c=c, balanced=True), c
+
+
+def measure_backend(embeddings: EmbeddingBackend, data_dir: Path | None = None, with_vader: bool = True) -> list[Measure]:
+    """Every measure of one embedding backend: similarity, sentiment candidates, toxicity."""
+    data_dir = find_data_dir(data_dir)
+    return [measure_similarity(embeddings, data_dir), *measure_sentiment(embeddings, data_dir, with_vader),
+            *measure_toxicity(embeddings, data_dir)]
+
+
+def format_table(measures: list[Measure]) -> str:
+    """A Markdown table: candidate, metric, mean ± std, note."""
+    lines = ["| candidate | metric | mean ± std | note |", "|---|---|---|---|"]
+    for m in measures:
+        spread = f"{m.mean:.4f} ± {m.std:.4f}" if len(m.values) > 1 else f"{m.mean:.4f}"
+        lines.append(f"| {m.candidate} | {m.metric} | {spread} | {m.note} |")
+    return "\n".join(lines)
+
+
+def write_report(measures: list[Measure], shipped: dict, path: Path = MODELS_DIR / "report.json") -> None:
+    path.write_text(json.dumps({"measures": [m.row() for m in measures], "shipped": shipped}, indent=1) + "\n")
+
+
+def shipped_sentiment_uses_vader() -> bool:
+    return SentimentHead.load("sentiment-minilm").head.features == "embedding+vader"

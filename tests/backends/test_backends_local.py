@@ -1,0 +1,106 @@
+"""The local backend on the real all-MiniLM-L6-v2 weights and the shipped heads."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from otel_llm.backends.local import LocalEmbeddings, LocalSentiment, LocalToxicity, ModelIntegrityError, default_model_dir
+
+pytestmark = pytest.mark.slow
+
+GLOWING = "An absolute triumph: a moving, beautifully acted film that I loved from start to finish."
+SCATHING = "A dull, lifeless mess. The plot is stupid and the acting is painfully bad; a total waste of time."
+INSULT = "You are a worthless, disgusting idiot and everyone hates you, shut up you stupid bitch."
+WEATHER = "Tomorrow will be partly cloudy with a light breeze and a high of 18 degrees."
+
+
+def test_embeddings_are_normalised_float32_rows(minilm):
+    vectors = minilm.embed(["a short prompt", "a much longer completion " * 40, ""])
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+
+
+def test_no_texts_gives_no_rows(minilm):
+    assert minilm.embed([]).shape == (0, 384)
+
+
+def test_paraphrases_are_closer_than_unrelated_sentences(minilm):
+    a, b, c = minilm.embed(["How do I reset my password?", "What are the steps to change my password?", WEATHER])
+    assert a @ b > 0.6
+    assert a @ b > a @ c + 0.3
+
+
+def test_batched_and_single_embeddings_agree(minilm):
+    texts = ["one", "two words here", "a third and longer sentence with more word pieces in it"]
+    together = minilm.embed(texts)
+    alone = np.vstack([minilm.embed([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_concurrent_callers_get_their_own_answers(minilm):
+    texts = [f"sentence number {i} about topic {i % 3}" for i in range(8)]
+    expected = minilm.embed(texts)
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        results[i] = minilm.embed([texts[i]])[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(8):
+        np.testing.assert_allclose(results[i], expected[i], atol=1e-5)
+
+
+def test_sentiment_of_reviews(minilm):
+    glowing, scathing = LocalSentiment(minilm).sentiment([GLOWING, SCATHING])
+    assert glowing.label == "positive" and glowing.score > 0.5
+    assert scathing.label == "negative" and scathing.score < -0.5
+    assert -1.0 <= scathing.score <= glowing.score <= 1.0
+
+
+def test_insult_is_more_toxic_than_weather(minilm):
+    insult, weather = LocalToxicity(minilm).toxicity([INSULT, WEATHER])
+    assert 0.0 <= weather.score < 0.5 < insult.score <= 1.0
+    assert "toxic" in insult.categories
+    assert weather.categories == ()
+
+
+def test_heads_embed_each_batch_once(minilm):
+    class Counting:
+        name = "counting"
+        calls = 0
+
+        def embed(self, texts):
+            Counting.calls += 1
+            return minilm.embed(texts)
+
+    counting = Counting()
+    LocalSentiment(counting).sentiment([GLOWING, SCATHING, WEATHER])
+    LocalToxicity(counting).toxicity([INSULT, WEATHER])
+    assert Counting.calls == 2
+
+
+def test_corrupt_weights_are_refused_with_a_clear_error(tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(default_model_dir(), copy)
+    weights = copy / "model.safetensors"
+    with weights.open("r+b") as fh:
+        fh.seek(4096)
+        byte = fh.read(1)
+        fh.seek(4096)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        LocalEmbeddings(copy).embed(["anything"])
+
+
+def test_missing_weights_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelIntegrityError, match="not found"):
+        LocalEmbeddings(tmp_path).embed(["anything"])

@@ -1,0 +1,89 @@
+"""Server and client errors: the span and metrics carry `error.type`, the user's exception is unchanged."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from otel_llm.testing import Reply
+
+MODEL = "amazon.nova-lite-v1:0"
+MESSAGES = [{"role": "user", "content": [{"text": "hello"}]}]
+BODY = json.dumps({"messages": [{"role": "user", "content": [{"text": "hello"}]}]})
+
+
+def _call(client: Any, operation: str) -> Any:
+    if operation == "converse":
+        return client.converse(modelId=MODEL, messages=MESSAGES)
+    if operation == "converse_stream":
+        return client.converse_stream(modelId=MODEL, messages=MESSAGES)
+    if operation == "invoke":
+        return client.invoke_model(modelId=MODEL, body=BODY)
+    return client.invoke_model_with_response_stream(modelId=MODEL, body=BODY)
+
+
+def _raised(harness: Any, operation: str, error: str) -> ClientError:
+    harness.emulator.enqueue(Reply(error=error))
+    with pytest.raises(ClientError) as raised:
+        _call(harness.emulator.client(), operation)
+    return raised.value
+
+
+@pytest.mark.parametrize("operation", ["converse", "converse_stream", "invoke", "invoke_stream"])
+@pytest.mark.parametrize("error", ["ThrottlingException", "ValidationException", "ModelTimeoutException"])
+def test_instr_server_error_marks_the_span_and_reraises_unchanged(harness: Any, operation: str,
+                                                                   error: str) -> None:
+    bare = _raised(harness, operation, error)
+    harness.instrument()
+    instrumented = _raised(harness, operation, error)
+
+    assert type(instrumented) is type(bare)
+    assert type(instrumented).__name__ == error
+    assert instrumented.response["Error"] == bare.response["Error"]
+    assert str(instrumented) == str(bare)
+    [span] = harness.genai_spans()
+    assert span.status.status_code.name == "ERROR"
+    assert span.attributes["error.type"] == error
+    [duration] = harness.points("gen_ai.client.operation.duration")
+    assert duration.attributes["error.type"] == error
+    assert harness.points("gen_ai.client.token.usage") == []
+    assert harness.records()[0].error_type == error
+
+
+def test_instr_client_timeout_is_recorded_and_reraised(instrumented: Any) -> None:
+    instrumented.emulator.enqueue(Reply(text="late", latency_s=1.5))
+    client = instrumented.emulator.client(read_timeout=0.3)
+
+    with pytest.raises(ReadTimeoutError):
+        client.converse(modelId=MODEL, messages=MESSAGES)
+
+    [span] = instrumented.genai_spans()
+    assert span.attributes["error.type"] == "ReadTimeoutError"
+    assert span.status.status_code.name == "ERROR"
+
+
+def test_instr_parameter_validation_error_is_the_users_own(instrumented: Any) -> None:
+    client = instrumented.emulator.client()
+    from botocore.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        client.converse(modelId=MODEL, messages="not a list")
+    [span] = instrumented.genai_spans()
+    assert span.attributes["error.type"] == "ParamValidationError"
+
+
+def test_instr_malformed_bodies_never_reach_the_user(instrumented: Any) -> None:
+    client = instrumented.emulator.client()
+    # A body that is not JSON: the server rejects it; our parsing must not be what fails.
+    with pytest.raises(ClientError) as raised:
+        client.invoke_model(modelId=MODEL, body=b"\x00not json")
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    # A JSON body of an unknown shape for an unknown model: a span with what could be read.
+    response = client.invoke_model(modelId="newvendor.model-x-v1:0", body=json.dumps({"weird": [1, 2, {"a": None}]}))
+    assert json.loads(response["body"].read())
+    spans = instrumented.genai_spans()
+    assert [s.attributes["gen_ai.request.model"] for s in spans] == [MODEL, "newvendor.model-x-v1:0"]
+    assert spans[1].status.status_code.name != "ERROR"

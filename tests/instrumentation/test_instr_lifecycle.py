@@ -1,0 +1,120 @@
+"""Install and removal: clients made before and after, uninstrument, instrumenting twice, other services,
+suppressed instrumentation, and the request and response bodies the user keeps."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+from botocore.response import StreamingBody
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm.testing import Reply
+
+MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MESSAGES = [{"role": "user", "content": [{"text": "hello"}]}]
+ORIGINAL = BaseClient.__dict__["_make_api_call"]
+
+
+def _converse(client: Any) -> Any:
+    return client.converse(modelId=MODEL, messages=MESSAGES)
+
+
+def test_instr_clients_made_before_and_after_instrument_are_traced(harness: Any) -> None:
+    before = harness.emulator.client()
+    harness.instrument()
+    after = harness.emulator.client()
+
+    _converse(before)
+    _converse(after)
+
+    assert len(harness.genai_spans()) == 2
+
+
+def test_instr_uninstrument_restores_botocore(harness: Any) -> None:
+    client = harness.emulator.client()
+    harness.instrument()
+    _converse(client)
+    BedrockInstrumentor().uninstrument()
+
+    assert BaseClient.__dict__["_make_api_call"] is ORIGINAL
+    _converse(client)
+    assert len(harness.genai_spans()) == 1
+
+
+def test_instr_instrumenting_twice_traces_each_call_once(harness: Any) -> None:
+    harness.instrument()
+    harness.instrument()
+    _converse(harness.emulator.client())
+
+    assert len(harness.genai_spans()) == 1
+    assert harness.points("gen_ai.client.operation.duration")[0].count == 1
+    BedrockInstrumentor().uninstrument()
+    assert BaseClient.__dict__["_make_api_call"] is ORIGINAL
+
+
+def test_instr_other_services_are_left_alone(instrumented: Any) -> None:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        s3 = instrumented.emulator.client("s3")
+        s3.meta.events  # a real S3 client, pointed at moto below
+        import boto3
+
+        s3 = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                   region_name="us-east-1").client("s3", endpoint_url=f"http://{host}:{port}")
+        s3.create_bucket(Bucket="otel-llm-untouched")
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["otel-llm-untouched"]
+    finally:
+        server.stop()
+    assert instrumented.finished() == []
+
+
+def test_instr_suppressed_calls_are_not_traced_nor_scored(instrumented: Any) -> None:
+    client = instrumented.emulator.client()
+    with suppress_instrumentation():
+        _converse(client)
+        client.invoke_model(modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"inputText": "x"}))
+    assert instrumented.finished() == []
+    assert instrumented.records() == []
+    assert instrumented.points("gen_ai.client.operation.duration") == []
+
+
+@pytest.mark.parametrize("make_body", [
+    lambda text: text,
+    lambda text: text.encode(),
+    lambda text: io.BytesIO(text.encode()),
+], ids=["str", "bytes", "file"])
+def test_instr_request_body_is_read_without_being_consumed(instrumented: Any, make_body: Any) -> None:
+    text = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                       "messages": [{"role": "user", "content": "What is in the body?"}]})
+    body = make_body(text)
+
+    instrumented.emulator.client().invoke_model(modelId=MODEL, body=body)
+
+    [request] = instrumented.emulator.requests
+    assert request.body == json.loads(text)  # the server got the whole body
+    assert "What is in the body?" in instrumented.records()[0].prompt
+
+
+def test_instr_response_body_is_an_equivalent_fresh_streaming_body(instrumented: Any) -> None:
+    instrumented.emulator.enqueue(Reply(text="Fresh body."))
+    response = instrumented.emulator.client().invoke_model(
+        modelId=MODEL, body=json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                                        "messages": [{"role": "user", "content": "hi"}]}))
+
+    body = response["body"]
+    assert isinstance(body, StreamingBody)
+    first = body.read(5)
+    rest = body.read()
+    data = first + rest
+    assert len(data) == int(response["ResponseMetadata"]["HTTPHeaders"]["content-length"])
+    assert json.loads(data)["content"][0]["text"] == "Fresh body."
+    assert instrumented.records()[0].completion == "Fresh body."

@@ -1,0 +1,153 @@
+"""The Kinesis Lambda handler against moto in server mode: records put with `put_record`, read back with
+`get_shard_iterator` / `get_records` into a real-shaped Lambda Kinesis event."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import socket
+import uuid
+
+import pytest
+
+from otel_llm import metrics as names
+from otel_llm.config import Settings
+from otel_llm.pipelines.handlers import Pipeline
+from otel_llm.pipelines.invocation_log import InvalidRecord
+from otel_llm.pipelines.kinesis import call_from_pair, read_kinesis_event
+
+
+def lambda_event(kinesis, payloads: list[bytes]) -> tuple[dict, list[str]]:
+    """Put `payloads` on a new stream, read them back, and shape them as Lambda's Kinesis event."""
+    stream = f"llm-pairs-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream,
+                                             WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    for payload in payloads:
+        kinesis.put_record(StreamName=stream, Data=payload, PartitionKey="app-1")
+    description = kinesis.describe_stream(StreamName=stream)["StreamDescription"]
+    shard = description["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    got = kinesis.get_records(ShardIterator=iterator, Limit=100)["Records"]
+    event = {"Records": [{
+        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
+                    "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
+                    "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()},
+        "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"{shard}:{r['SequenceNumber']}",
+        "eventName": "aws:kinesis:record", "awsRegion": "us-east-1",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/scorer",
+        "eventSourceARN": description["StreamARN"],
+    } for r in got]}
+    return event, [r["SequenceNumber"] for r in got]
+
+
+def pair(completion: str, model: str = "anthropic.claude-3-haiku-20240307-v1:0", **more) -> bytes:
+    return json.dumps({"model_id": model, "prompt": "How do I reset my password?", "completion": completion,
+                       **more}).encode()
+
+
+def logs_subscription(*records: dict) -> bytes:
+    """A CloudWatch Logs subscription batch of the Bedrock log group, as Kinesis receives it (gzip)."""
+    return gzip.compress(json.dumps({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/aws/bedrock/modelinvocations",
+        "logStream": "aws/bedrock/modelinvocations", "subscriptionFilters": ["to-kinesis"],
+        "logEvents": [{"id": str(i), "timestamp": 1764068523000, "message": json.dumps(r)}
+                      for i, r in enumerate(records)]}).encode())
+
+
+class FailingScorer:
+    """The real scorer, except that a batch holding a completion with `marker` fails (as a throttled
+    backend would); passed in through the public `scorer=` argument."""
+
+    def __init__(self, scorer, marker: str) -> None:
+        self.scorer, self.marker = scorer, marker
+
+    def score_many(self, calls):
+        if any(self.marker in call.completion for call in calls):
+            raise TimeoutError("backend timed out")
+        return self.scorer.score_many(calls)
+
+
+def test_pairs_log_records_and_log_subscriptions_are_scored(kinesis, records, meter_provider, reader,
+                                                            lexical_settings, lexical_scorer, tools):
+    payloads = [
+        pair("Go to Settings, then Security, and choose Reset password."),
+        json.dumps(records["converse"]).encode(),
+        logs_subscription(records["titan"], records["error"]),
+        gzip.compress(json.dumps([json.loads(pair("Happy to help!")), json.loads(pair("Sure."))]).encode()),
+    ]
+    event, _ = lambda_event(kinesis, payloads)
+    pipeline = Pipeline(lexical_settings, meter_provider=meter_provider, scorer=lexical_scorer)
+
+    assert pipeline.kinesis_handler(event, None) == {"batchItemFailures": []}
+    assert tools.histogram_counts(reader, names.TOXICITY) == {tools.claude: 3, tools.nova: 1, tools.titan: 1}
+
+
+def test_unparseable_records_are_reported_and_skipped_not_retried(
+        kinesis, meter_provider, reader, lexical_settings, lexical_scorer, tools, caplog):
+    payloads = [b"\x00\x01 not json", pair("Fine."), json.dumps({"model_id": "m", "completion": 42}).encode(),
+                json.dumps({"hello": "world"}).encode(), gzip.compress(b"{}")[:-5]]
+    event, sequences = lambda_event(kinesis, payloads)
+    pipeline = Pipeline(lexical_settings, meter_provider=meter_provider, scorer=lexical_scorer)
+
+    assert pipeline.kinesis_handler(event, None) == {"batchItemFailures": []}
+    assert tools.histogram_counts(reader, names.TOXICITY) == {tools.claude: 1}
+    for seq in (sequences[0], sequences[2], sequences[3], sequences[4]):
+        assert seq in caplog.text
+    assert "completion must be a string" in caplog.text
+    assert "neither a prompt/completion pair" in caplog.text
+
+
+def test_records_that_fail_to_score_are_retried_from_the_first_failure(
+        kinesis, meter_provider, reader, lexical_settings, lexical_scorer, tools):
+    payloads = [pair("First answer."), pair("Second answer."), pair("FAIL-SCORING third"), pair("Fourth.")]
+    event, sequences = lambda_event(kinesis, payloads)
+    pipeline = Pipeline(lexical_settings, meter_provider=meter_provider,
+                        scorer=FailingScorer(lexical_scorer, "FAIL-SCORING"))
+
+    result = pipeline.kinesis_handler(event, None)
+
+    # Lambda resumes from the lowest failed sequence number, so the fourth record comes back too: it is
+    # reported and not recorded now, or its scores would be counted twice.
+    assert result == {"batchItemFailures": [{"itemIdentifier": s} for s in sequences[2:]]}
+    assert tools.histogram_counts(reader, names.TOXICITY) == {tools.claude: 2}
+    assert tools.counter_values(reader, names.RECORDS, names.ATTR_OUTCOME) == {"scored": 2, "failed": 1}
+
+
+def test_pair_validation_says_what_is_wrong():
+    with pytest.raises(InvalidRecord, match="model_id"):
+        call_from_pair({"prompt": "p", "completion": "c"})
+    with pytest.raises(InvalidRecord, match=r"usage\.output_tokens"):
+        call_from_pair({"model_id": "m", "completion": "c", "usage": {"output_tokens": -1}})
+    call = call_from_pair({"model_id": "meta.llama3-8b-instruct-v1:0", "prompt": "p", "completion": "c",
+                           "system": "s", "usage": {"input_tokens": 3, "output_tokens": 1}})
+    assert (call.prompt, call.system, call.input_tokens, call.family) == ("s\np", "s", 3, "llama")
+
+
+def test_bad_base64_is_a_problem_of_its_record():
+    event = {"Records": [{"kinesis": {"sequenceNumber": "1", "data": "***"}, "eventID": "shard-0:1"}]}
+    items, report = read_kinesis_event(event)
+    assert items[0].calls == [] and "kinesis shard-0:1" in str(report.problems[0])
+
+
+def test_a_scoring_backend_outage_fails_the_batch_for_retry(kinesis, meter_provider, reader, tools,
+                                                            monkeypatch):
+    """The `aws` backend with Bedrock and Comprehend unreachable (a closed port): every score is missing,
+    so Lambda is asked to retry every record rather than lose them."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    event, sequences = lambda_event(kinesis, [pair("First answer."), pair("Second answer.")])
+    settings = Settings(backend="aws", aws_region=tools.region, bedrock_endpoint_url=url,
+                        comprehend_endpoint_url=url, backend_timeout_s=1.0)
+
+    result = Pipeline(settings, meter_provider=meter_provider).kinesis_handler(event, None)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": s} for s in sequences]}
+    assert tools.histogram_counts(reader, names.TOXICITY) == {}
+    assert tools.counter_values(reader, names.RECORDS, names.ATTR_OUTCOME) == {"failed": 1}
