@@ -1,4 +1,4 @@
-"""Throughput of LocalEmbeddings.embed on a realistic mix: one short prompt and one 50-300-word completion per pair.
+"""Throughput of LocalEmbeddings.embed on a realistic mix: short prompts and 50-300-word completions.
 
     .venv/bin/python scripts/bench_local_embeddings.py [--pairs 96] [--max-seq-length 256] [--batch-size 32]
 
@@ -37,7 +37,8 @@ def realistic_texts(pairs: int, seed: int = 0) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=96)
     parser.add_argument("--max-seq-length", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -51,7 +52,8 @@ def main() -> None:
         start = time.perf_counter()
         embeddings.embed(texts)
         best = min(best, time.perf_counter() - start)
-    print(f"max_seq_length={args.max_seq_length} batch_size={args.batch_size}: {len(texts) / best:.0f} texts/s, "
+    print(f"max_seq_length={args.max_seq_length} batch_size={args.batch_size}: "
+          f"{len(texts) / best:.0f} texts/s, "
           f"{args.pairs / best:.1f} pairs/s (3 texts per pair, best of {args.repeats})")
 
 

@@ -7,10 +7,12 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
+from contextvars import Token
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from . import metrics as names
@@ -50,7 +52,7 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
         self._tracer_provider = tracer_provider
         self._settings = settings
         self._span: trace.Span | None = None
-        self._token: object = None
+        self._token: Token[Context] | None = None
         self._call: LLMCall | None = None
 
     # --- context manager ---------------------------------------------------------------------
@@ -100,7 +102,7 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
             attrs["gen_ai.input.messages"] = _messages("user", call.prompt)
             attrs["gen_ai.output.messages"] = _messages("assistant", call.completion)
         span.set_attributes({k: v for k, v in attrs.items() if v is not None})
-        if call.completion or call.refusal_signal:
+        if (call.completion or call.refusal_signal) and span.get_span_context().is_valid:
             sidechannel.publish(span.get_span_context(), call)
 
     # --- decorator -----------------------------------------------------------------------------

@@ -122,6 +122,8 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Score and record everything queued so far; False if `timeout_millis` ran out first."""
         deadline = time.monotonic() + timeout_millis / 1000
+        if threading.current_thread() is self._worker:
+            return False  # called from scoring itself: waiting for the worker would wait forever
         with self._cond:
             if not self._worker.is_alive():
                 return not self._queue

@@ -98,6 +98,9 @@ class QualityRecorder:
         return hist
 
     def _emit_events(self, call: LLMCall, scores: Any) -> None:
+        event_logger = self._event_logger
+        if event_logger is None:
+            return
         context = None
         if call.span_context is not None and call.span_context.is_valid:
             context = trace.set_span_in_context(trace.NonRecordingSpan(call.span_context))
@@ -106,7 +109,7 @@ class QualityRecorder:
                                           "gen_ai.evaluation.score.value": value}
             if label:
                 attributes["gen_ai.evaluation.score.label"] = label
-            self._event_logger.emit(event_name=EVALUATION_EVENT, context=context, attributes=attributes)
+            event_logger.emit(event_name=EVALUATION_EVENT, context=context, attributes=attributes)
 
 
 def _evaluations(scores: Any) -> list[tuple[str, float, str | None]]:

@@ -22,7 +22,8 @@ def test_vectors_are_normalised_and_deterministic(lexical):
 
 
 def test_shared_wording_is_closer_than_unrelated_text(lexical):
-    a, b, c = lexical.embed(["A man is playing the guitar.", "A man plays a guitar.", "Stocks fell sharply in Asia."])
+    a, b, c = lexical.embed(["A man is playing the guitar.", "A man plays a guitar.",
+                             "Stocks fell sharply in Asia."])
     assert a @ b > a @ c + 0.2
 
 
@@ -31,8 +32,9 @@ def test_sentiment_and_toxicity_from_the_shipped_heads(lexical):
                                                      "I hate this, it is awful, terrible and sad."])
     assert good.score > 0 > bad.score
     assert good.label == "positive" and bad.label == "negative"
-    insult, weather = LexicalToxicity(lexical).toxicity(["shut up you stupid bitch, you worthless idiot",
-                                                         "Tomorrow will be partly cloudy with a light breeze."])
+    insult, weather = LexicalToxicity(lexical).toxicity(
+        ["shut up you stupid bitch, you worthless idiot",
+         "Tomorrow will be partly cloudy with a light breeze."])
     assert insult.score > weather.score
     assert 0.0 <= weather.score <= 1.0 and 0.0 <= insult.score <= 1.0
 
@@ -48,7 +50,8 @@ def test_every_metric_without_torch():
         s = b.sentiment.sentiment(["what a lovely day"])[0]
         t = b.toxicity.toxicity(["what a lovely day"])[0]
         assert v.shape[0] == 2 and -1 <= s.score <= 1 and 0 <= t.score <= 1
-        heavy = [m for m in ("torch", "sentence_transformers", "transformers", "sklearn", "scipy") if m in sys.modules]
+        heavy = [m for m in ("torch", "sentence_transformers", "transformers", "sklearn", "scipy")
+                 if m in sys.modules]
         print("heavy:", heavy)
         sys.exit(1 if heavy else 0)
     """)

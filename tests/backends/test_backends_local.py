@@ -8,7 +8,13 @@ import threading
 import numpy as np
 import pytest
 
-from otel_llm.backends.local import LocalEmbeddings, LocalSentiment, LocalToxicity, ModelIntegrityError, default_model_dir
+from otel_llm.backends.local import (
+    LocalEmbeddings,
+    LocalSentiment,
+    LocalToxicity,
+    ModelIntegrityError,
+    default_model_dir,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +36,8 @@ def test_no_texts_gives_no_rows(minilm):
 
 
 def test_paraphrases_are_closer_than_unrelated_sentences(minilm):
-    a, b, c = minilm.embed(["How do I reset my password?", "What are the steps to change my password?", WEATHER])
+    a, b, c = minilm.embed(["How do I reset my password?", "What are the steps to change my password?",
+                            WEATHER])
     assert a @ b > 0.6
     assert a @ b > a @ c + 0.3
 

@@ -60,11 +60,13 @@ def test_head_round_trips_through_npz(tmp_path):
     np.testing.assert_allclose(again.probabilities(x), head.probabilities(x))
     np.testing.assert_allclose(again.thresholds, [0.5, 0.7])
     results = ToxicityHead(again).predict(x[:3])
-    assert all(r.score == pytest.approx(max(p)) for r, p in zip(results, head.probabilities(x[:3]), strict=True))
+    expected = head.probabilities(x[:3]).max(axis=1)
+    assert [r.score for r in results] == pytest.approx(expected.tolist())
 
 
 def test_sentiment_head_labels_follow_its_neutral_band():
-    head = LinearHead(("positive",), np.array([[4.0]]), np.array([0.0]), np.zeros(1), np.ones(1), np.array([0.3]))
+    head = LinearHead(("positive",), np.array([[4.0]]), np.array([0.0]), np.zeros(1), np.ones(1),
+                      np.array([0.3]))
     labels = [r.label for r in SentimentHead(head).predict(np.array([[1.0], [0.0], [-1.0]]), ["", "", ""])]
     assert labels == ["positive", "neutral", "negative"]
 

@@ -43,6 +43,7 @@ def test_scripted_errors_surface_as_the_botocore_error_code(emulator, client, er
     assert caught.value.response["Error"] == {"Code": error, "Message": "scripted failure"}
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     assert isinstance(caught.value, getattr(client.exceptions, error))
+    assert len(emulator.requests) == 1  # the helper client does not retry
 
 
 def test_default_error_messages(emulator, client):
@@ -106,6 +107,11 @@ def test_missing_required_key_uses_bedrock_wording(emulator, client):
         client.invoke_model(modelId="anthropic.claude-3-haiku-20240307-v1:0", body=body)
 
 
+def test_cohere_embed_texts_must_be_a_list_of_strings(emulator, client):
+    with pytest.raises(client.exceptions.ValidationException, match="texts: expected type: JSONArray"):
+        client.invoke_model(modelId="cohere.embed-english-v3", body=json.dumps({"texts": "one string"}))
+
+
 def test_embedding_models_do_not_stream_or_converse(emulator, client):
     body = json.dumps({"inputText": "hello"})
     with pytest.raises(client.exceptions.ValidationException, match="unsupported for streaming"):
@@ -144,6 +150,7 @@ def test_a_failing_responder_becomes_an_internal_server_error(emulator, client):
         ({"error": "NoSuchError"}, "unknown Bedrock error"),
         ({"error": "AccessDeniedException", "error_after_chunks": 1}, "cannot occur inside a stream"),
         ({"chunks": 0}, "chunks must be a positive int"),
+        ({"error_after_chunks": 2}, "needs Reply.error"),
         ({"latency_s": -1}, "latency_s must be >= 0"),
         ({"tool_calls": [{"input": {}}]}, "tool call must be"),
         ({"tool_calls": [{"name": "f", "input": "not json"}]}, "arguments are not JSON"),

@@ -216,3 +216,49 @@ def test_serve_runs_in_the_foreground_for_the_cli():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_stream_closed_early_leaves_the_server_healthy(emulator, client):
+    emulator.enqueue(Reply(text=" ".join(["word"] * 400), chunks=200, chunk_delay_s=0.001))
+    body = json.dumps({"messages": [{"role": "user", "content": [{"text": "long please"}]}]})
+    stream = client.invoke_model_with_response_stream(modelId=NOVA, body=body)["body"]
+    first = next(iter(stream))
+    assert json.loads(first["chunk"]["bytes"]) == {"messageStart": {"role": "assistant"}}
+    stream.close()
+    assert "long please" in ask(client, NOVA, "long please")
+
+
+def test_helper_client_retries_when_asked(emulator):
+    emulator.enqueue(Reply(error="ThrottlingException"))
+    retrying = emulator.client(max_attempts=2)
+    assert "hello" in ask(retrying, NOVA)
+    assert [r.operation for r in emulator.requests] == ["Converse", "Converse"]
+
+
+def test_application_inference_profile_answers_in_its_model_format_and_is_described(emulator):
+    arn = emulator.add_inference_profile("team-chat", HAIKU)
+    assert arn == "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/team-chat"
+    runtime = emulator.client()
+    body = {"prompt": "not an anthropic body", "max_tokens_to_sample": 10}  # legacy Claude text format
+    answer = json.loads(runtime.invoke_model(modelId=arn, body=json.dumps(body))["body"].read())
+    assert "completion" in answer and emulator.requests[-1].family == "anthropic_text"
+    assert emulator.requests[-1].base_model_id == HAIKU
+
+    control = emulator.client("bedrock")
+    profile = control.get_inference_profile(inferenceProfileIdentifier=arn)
+    assert (profile["type"], profile["inferenceProfileArn"], profile["status"]) == (
+        "APPLICATION",
+        arn,
+        "ACTIVE",
+    )
+    assert profile["models"] == [{"modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{HAIKU}"}]
+    assert emulator.requests[-1].operation == "GetInferenceProfile"
+
+
+def test_system_defined_profiles_are_described_and_unknown_ones_are_not_found(emulator):
+    control = emulator.client("bedrock")
+    profile = control.get_inference_profile(inferenceProfileIdentifier=f"eu.{HAIKU}")
+    assert profile["type"] == "SYSTEM_DEFINED"
+    assert profile["models"][0]["modelArn"].endswith(f"foundation-model/{HAIKU}")
+    with pytest.raises(control.exceptions.ResourceNotFoundException):
+        control.get_inference_profile(inferenceProfileIdentifier="nope")

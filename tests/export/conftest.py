@@ -17,7 +17,6 @@ from opentelemetry.sdk.resources import Resource
 from otel_llm.exporters import EMFMetricExporter
 
 SCHEMA = json.loads((Path(__file__).parent / "emf.schema.json").read_text())
-REPO = Path(__file__).resolve().parents[2]
 
 
 def emf_problems(doc: dict[str, Any]) -> list[str]:

@@ -40,6 +40,15 @@ ADOT_BUILD = {
                    "memory_ballast"},
     "connectors": set(),
 }
+# awsemf's configuration keys (exporter/awsemfexporter/config.schema.yaml, plus its AWS session settings).
+AWSEMF_KEYS = {
+    "detailed_metrics", "dimension_rollup_option", "eks_fargate_container_insights_enabled", "log_group_name",
+    "log_retention", "log_stream_name", "metric_declarations", "metric_descriptors", "namespace",
+    "output_destination", "parse_json_encoded_attr_values", "resource_to_telemetry_conversion",
+    "retain_initial_value_of_delta_metric", "tags", "version",
+    "region", "endpoint", "role_arn", "max_retries", "no_verify_ssl", "proxy_address",
+    "request_timeout_seconds", "num_workers", "local_mode", "resource_arn", "certificate_file_path",
+}
 CONFIGS = {
     "lambda/collector.yaml": LAMBDA_BUILD,
     "lambda/collector-stdout.yaml": LAMBDA_BUILD,
@@ -76,7 +85,8 @@ def test_config_uses_only_components_of_its_build(relative):
 @pytest.mark.parametrize("relative", sorted(CONFIGS))
 def test_awsemf_selects_exactly_our_instruments_with_our_dimensions_and_units(relative):
     emf = _load(relative)["exporters"]["awsemf"]
-    assert emf["namespace"] == DEFAULT_NAMESPACE
+    assert set(emf) <= AWSEMF_KEYS, set(emf) - AWSEMF_KEYS
+    assert emf["namespace"] == DEFAULT_NAMESPACE and emf["version"] == "1"
     assert emf["dimension_rollup_option"] == "NoDimensionRollup"
     assert emf["resource_to_telemetry_conversion"] == {"enabled": True}
     ours = {inst.name for inst in names.ALL_INSTRUMENTS}

@@ -8,12 +8,17 @@ import math
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult
+from opentelemetry.sdk.metrics.export import (
+    Buckets,
+    ExponentialHistogramDataPoint,
+    InMemoryMetricReader,
+    MetricExportResult,
+)
 
 from otel_llm import metrics as names
 from otel_llm.config import Settings
 from otel_llm.exporters import DIMENSION_SETS, EMFMetricExporter, cloudwatch_unit, emf_reader_from_settings
-from otel_llm.exporters.distribution import Distribution, split
+from otel_llm.exporters.distribution import Distribution, from_exponential, split
 
 CALL_ATTRS = {names.ATTR_MODEL: "anthropic.claude-3-haiku", names.ATTR_OPERATION: "chat",
               names.ATTR_PROVIDER: "aws.bedrock"}
@@ -241,3 +246,29 @@ def test_stdout_destination_writes_lines_to_stdout(capsys):
     exporter = EMFMetricExporter("stdout")
     exporter.write_lines(['{"a":1}'])
     assert capsys.readouterr().out == '{"a":1}\n'
+
+
+def test_without_arguments_the_exporter_follows_the_environment(tmp_path, monkeypatch):
+    target = tmp_path / "out.emf"
+    monkeypatch.setenv("OTEL_LLM_EMF_EXPORT", str(target))
+    monkeypatch.setenv("OTEL_LLM_EMF_NAMESPACE", "Env/Space")
+    exporter = EMFMetricExporter()
+    reader = InMemoryMetricReader()
+    MeterProvider(metric_readers=[reader]).get_meter("t").create_counter("app.hits").add(4)
+    assert exporter.export(reader.get_metrics_data()) is MetricExportResult.SUCCESS
+    exporter.shutdown()
+    doc = json.loads(target.read_text())
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Env/Space" and doc["app.hits"] == 4
+
+
+def test_exponential_zero_and_negative_buckets_are_kept():
+    # The SDK's Histogram instrument refuses negative values, but OTLP data may carry them: build the point.
+    point = ExponentialHistogramDataPoint(
+        attributes={}, start_time_unix_nano=0, time_unix_nano=1, count=4, sum=1.0, scale=0, zero_count=2,
+        positive=Buckets(offset=1, bucket_counts=[1]),  # (2, 4]
+        negative=Buckets(offset=0, bucket_counts=[0, 1]),  # [-4, -2)
+        flags=0, min=-2.5, max=3.0)
+    dist = from_exponential(point)
+    # [-4, -2) clamped to min -2.5 -> -2.25; the zero bucket -> 0; (2, 4] clamped to max 3 -> 2.5
+    assert dist.counts == (1, 2, 1) and dist.values == (-2.25, 0.0, 2.5)
+    assert (dist.min, dist.max, dist.sum, dist.count) == (-2.5, 3.0, 1.0, 4)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
+from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm.testing import Reply
 
@@ -40,8 +41,9 @@ def test_instr_server_error_marks_the_span_and_reraises_unchanged(harness: Any, 
     harness.instrument()
     instrumented = _raised(harness, operation, error)
 
-    assert type(instrumented) is type(bare)
-    assert type(instrumented).__name__ == error
+    # Each client has its own exception classes: compare what identifies them.
+    assert type(instrumented).__name__ == type(bare).__name__ == error
+    assert type(instrumented).__mro__[1:] == type(bare).__mro__[1:]
     assert instrumented.response["Error"] == bare.response["Error"]
     assert str(instrumented) == str(bare)
     [span] = harness.genai_spans()
@@ -82,8 +84,33 @@ def test_instr_malformed_bodies_never_reach_the_user(instrumented: Any) -> None:
         client.invoke_model(modelId=MODEL, body=b"\x00not json")
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     # A JSON body of an unknown shape for an unknown model: a span with what could be read.
-    response = client.invoke_model(modelId="newvendor.model-x-v1:0", body=json.dumps({"weird": [1, 2, {"a": None}]}))
+    response = client.invoke_model(modelId="newvendor.model-x-v1:0",
+                                   body=json.dumps({"weird": [1, 2, {"a": None}]}))
     assert json.loads(response["body"].read())
     spans = instrumented.genai_spans()
     assert [s.attributes["gen_ai.request.model"] for s in spans] == [MODEL, "newvendor.model-x-v1:0"]
     assert spans[1].status.status_code.name != "ERROR"
+
+
+class _BrokenProcessor(SpanProcessor):
+    """A span processor that fails when spans end: a failure inside the telemetry pipeline."""
+
+    def on_end(self, span: Any) -> None:
+        raise RuntimeError("exporter pipeline is broken")
+
+
+@pytest.mark.parametrize("operation", ["converse", "converse_stream", "invoke", "invoke_stream"])
+def test_instr_internal_failures_never_reach_the_user(harness: Any, operation: str) -> None:
+    harness.tracer_provider.add_span_processor(_BrokenProcessor())
+    harness.instrument()
+    harness.emulator.enqueue(Reply(text="Still here."))
+
+    response = _call(harness.emulator.client(), operation)
+
+    if operation == "converse":
+        assert response["output"]["message"]["content"][0]["text"] == "Still here."
+    elif operation == "invoke":
+        assert json.loads(response["body"].read())["output"]["message"]["content"][0]["text"] == "Still here."
+    else:
+        assert len(list(response["stream" if operation == "converse_stream" else "body"])) > 2
+    assert len(harness.genai_spans()) == 1  # exported before the broken processor raised

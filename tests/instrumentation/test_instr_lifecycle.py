@@ -11,6 +11,9 @@ import pytest
 from botocore.client import BaseClient
 from botocore.response import StreamingBody
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
 
 from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.testing import Reply
@@ -64,8 +67,6 @@ def test_instr_other_services_are_left_alone(instrumented: Any) -> None:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        s3 = instrumented.emulator.client("s3")
-        s3.meta.events  # a real S3 client, pointed at moto below
         import boto3
 
         s3 = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -118,3 +119,24 @@ def test_instr_response_body_is_an_equivalent_fresh_streaming_body(instrumented:
     assert len(data) == int(response["ResponseMetadata"]["HTTPHeaders"]["content-length"])
     assert json.loads(data)["content"][0]["text"] == "Fresh body."
     assert instrumented.records()[0].completion == "Fresh body."
+
+
+def test_instr_instrument_attaches_the_quality_processor(harness: Any) -> None:
+    # Providers of its own: the harness's record collector would take the records first.
+    tracer_provider = TracerProvider()
+    reader = InMemoryMetricReader()
+    BedrockInstrumentor().instrument(tracer_provider=tracer_provider,
+                                     meter_provider=MeterProvider(metric_readers=[reader]), backend="lexical")
+    harness.emulator.enqueue(Reply(text="Paris is the capital of France."))
+    client = harness.emulator.client()
+    client.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "Capital of France?"}]}])
+
+    assert tracer_provider.force_flush(10_000)
+    metrics = {m.name: m for rm in reader.get_metrics_data().resource_metrics
+               for sm in rm.scope_metrics for m in sm.metrics}
+    # the processor scored the call into the meter provider given to instrument()
+    quality = {"otel_llm.similarity", "otel_llm.sentiment", "otel_llm.toxicity", "otel_llm.refusal"}
+    assert quality <= set(metrics)
+    [records] = metrics["otel_llm.records"].data.data_points
+    assert records.attributes["otel_llm.outcome"] == "scored" and records.value == 1
+    tracer_provider.shutdown()  # stops the processor's worker

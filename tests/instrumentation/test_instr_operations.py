@@ -16,7 +16,8 @@ ANSWER = "Paris is the capital of France."
 
 
 def _messages_body(**extra: Any) -> dict[str, Any]:
-    return {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}], **extra}
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
+    return {"messages": messages, **extra}
 
 
 # (model id, InvokeModel request body); one row per family the instrumentation parses.
@@ -32,7 +33,8 @@ FAMILY_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
         "messages": [{"role": "user", "content": [{"text": QUESTION}]}],
         "inferenceConfig": {"maxTokens": 200, "temperature": 0.2}}),
     "titan": ("amazon.titan-text-express-v1", {
-        "inputText": f"{SYSTEM} {QUESTION}", "textGenerationConfig": {"maxTokenCount": 200, "temperature": 0.2}}),
+        "inputText": f"{SYSTEM} {QUESTION}",
+        "textGenerationConfig": {"maxTokenCount": 200, "temperature": 0.2}}),
     "llama": ("meta.llama3-1-8b-instruct-v1:0", {
         "prompt": f"<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n{SYSTEM} {QUESTION}<|eot_id|>",
         "max_gen_len": 200, "temperature": 0.2}),
@@ -42,7 +44,8 @@ FAMILY_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "cohere": ("cohere.command-r-plus-v1:0", {
         "message": QUESTION, "preamble": SYSTEM, "chat_history": [], "max_tokens": 200, "temperature": 0.2}),
     "jamba": ("ai21.jamba-1-5-mini-v1:0", _messages_body(max_tokens=200, temperature=0.2)),
-    "deepseek": ("us.deepseek.r1-v1:0", {"prompt": f"{SYSTEM} {QUESTION}", "max_tokens": 200, "temperature": 0.2}),
+    "deepseek": ("us.deepseek.r1-v1:0", {
+        "prompt": f"{SYSTEM} {QUESTION}", "max_tokens": 200, "temperature": 0.2}),
     "openai": ("openai.gpt-oss-20b-1:0", _messages_body(max_completion_tokens=200, temperature=0.2)),
     "generic": ("arn:aws:bedrock:us-east-1:123456789012:imported-model/abc123xyz", {
         "prompt": f"{SYSTEM} {QUESTION}", "max_tokens": 200, "temperature": 0.2}),
@@ -77,7 +80,7 @@ def _assert_call(harness: Any, model_id: str, streamed: bool) -> Any:
     assert attrs["gen_ai.usage.output_tokens"] == 7
     assert attrs["server.address"] == "127.0.0.1"
     assert attrs["server.port"] == harness.emulator.port
-    assert not span.status.status_code.name == "ERROR"
+    assert span.status.status_code.name != "ERROR"
     assert "gen_ai.input.messages" not in attrs  # content capture is off by default
     assert record.completion == ANSWER
     assert QUESTION in record.prompt
@@ -156,7 +159,8 @@ def test_instr_converse_stream_every_family(instrumented: Any, family: str) -> N
     client = instrumented.emulator.client()
 
     response = client.converse_stream(**converse_kwargs(model_id))
-    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in response["stream"] if "contentBlockDelta" in e)
+    deltas = [e["contentBlockDelta"]["delta"] for e in response["stream"] if "contentBlockDelta" in e]
+    text = "".join(d["text"] for d in deltas)
 
     assert text == ANSWER
     _assert_call(instrumented, model_id, streamed=True)
@@ -164,8 +168,9 @@ def test_instr_converse_stream_every_family(instrumented: Any, family: str) -> N
 
 def test_instr_response_model_resolves_profiles_and_keeps_request_model(instrumented: Any) -> None:
     client = instrumented.emulator.client()
-    for model_id in ("us-gov.anthropic.claude-3-5-haiku-20241022-v1:0", "jp.anthropic.claude-3-5-haiku-20241022-v1:0",
-                     "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-3-5-haiku-20241022-v1:0"):
+    base = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    for model_id in (f"us-gov.{base}", f"jp.{base}",
+                     f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.{base}"):
         client.converse(**converse_kwargs(model_id))
     models = [(s.attributes["gen_ai.request.model"], s.attributes["gen_ai.response.model"])
               for s in instrumented.genai_spans()]
@@ -190,7 +195,8 @@ def test_instr_embeddings_get_an_embeddings_span_and_no_quality_record(instrumen
     assert span.attributes["gen_ai.operation.name"] == "embeddings"
     assert span.attributes["gen_ai.usage.input_tokens"] == 2  # the emulator counts words
     assert instrumented.records() == []  # nothing to score: no completion
-    assert instrumented.points("gen_ai.client.operation.duration")[0].attributes["gen_ai.operation.name"] == "embeddings"
+    [duration] = instrumented.points("gen_ai.client.operation.duration")
+    assert duration.attributes["gen_ai.operation.name"] == "embeddings"
 
 
 @pytest.mark.parametrize("intervened", [True, False])
@@ -252,3 +258,18 @@ def test_instr_prompt_cache_tokens_are_recorded(instrumented: Any) -> None:
     assert span.attributes["gen_ai.usage.cache_read.input_tokens"] == 40
     assert span.attributes["gen_ai.usage.cache_creation.input_tokens"] == 5
     assert instrumented.records()[0].cache_read_tokens == 40
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_instr_invoke_guardrail_intervention_is_visible(instrumented: Any, streamed: bool) -> None:
+    instrumented.emulator.enqueue(Reply(guardrail_intervened=True))
+    model_id, body = FAMILY_REQUESTS["anthropic"]
+    client = instrumented.emulator.client()
+    if streamed:
+        list(client.invoke_model_with_response_stream(modelId=model_id, body=json.dumps(body))["body"])
+    else:
+        client.invoke_model(modelId=model_id, body=json.dumps(body))["body"].read()
+
+    [span] = instrumented.genai_spans()
+    assert span.attributes["otel_llm.guardrail.action"] == "GUARDRAIL_INTERVENED"
+    assert instrumented.records()[0].refusal_signal == "guardrail_intervened"

@@ -151,3 +151,11 @@ def test_binary_content_is_reported_not_read(records):
     assert batch.calls == [] and batch.problems
     assert batch.problems[0].location == f"{SOURCE} line 1"
     assert all("not valid JSON" in p.reason for p in batch.problems)
+
+
+def test_a_converse_stream_logged_as_one_response_is_read(records):
+    """Bedrock's own documentation shows ConverseStream records with the assembled Converse response."""
+    record = records["converse"]
+    record["operation"] = "ConverseStream"
+    call = call_from_log_record(record)
+    assert call.streamed and call.completion.startswith("Try Cosmos") and call.output_tokens == 14

@@ -30,7 +30,7 @@ def test_replay_of_a_folder_summarises_each_model(tmp_path, records, lexical_set
     assert summary.objects == 2 and summary.scored == 3
     assert sorted(summary.models) == sorted([tools.claude, tools.titan, tools.llama])
     llama = summary.models[tools.llama]
-    assert llama.calls == 1 and 0.0 <= llama.toxicity <= 1.0 and llama.refusal_ratio in (0.0, 1.0)
+    assert llama.calls == 1 and 0.0 <= llama.mean("toxicity") <= 1.0 and llama.mean("refused") in (0.0, 1.0)
     assert summary.skipped == {"error": 1}
     assert [p.location for p in summary.problems] == [f"{hour / 'b.jsonl'} line 2"]
     assert tools.histogram_counts(reader, names.SIMILARITY) == {tools.claude: 1, tools.titan: 1,
@@ -52,7 +52,7 @@ def test_replay_of_an_s3_prefix_fetches_stored_bodies(s3, bucket, records, lexic
     summary = replay([f"s3://{bucket}/AWSLogs/"], lexical_settings, scorer=lexical_scorer, s3_client=s3)
 
     assert (summary.objects, summary.scored, summary.problems) == (2, 2, [])
-    assert summary.models[tools.nova].similarity is not None  # the prompt came from the stored body
+    assert summary.models[tools.nova].mean("similarity") is not None  # the prompt came from the stored body
 
 
 def test_main_replay_prints_a_table_and_fails_on_a_missing_source(tmp_path, records, tools, capsys):

@@ -145,7 +145,7 @@ def test_sentiment_throttling_is_retried_a_bounded_number_of_times(aws_settings,
 
 # --- Comprehend toxicity --------------------------------------------------------------------------
 def test_toxicity_splits_multibyte_text_over_1kb_and_takes_the_worst_segment(aws_settings, comprehend):
-    long_text = "Ceci est un résumé très détaillé du café. " * 60 + "You are an idiot."  # ~2.6 KB, insult last
+    long_text = "Ceci est un résumé très détaillé du café. " * 60 + "You are an idiot."  # 2.6 KB, insult last
     results = ComprehendToxicity(aws_settings).toxicity([long_text, "Have a nice day."])
     [request] = comprehend.requests
     segments = [s["Text"] for s in request.body["TextSegments"]]

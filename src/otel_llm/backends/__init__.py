@@ -52,7 +52,7 @@ def make_backends(settings: Settings) -> Backends:
 
         choice = "local" if local_available() else "lexical"
         logger.info("otel-llm: backend auto -> %s%s", choice,
-                    "" if choice == "local" else " (install otel-llm[local] for the more accurate local backend)")
+                    "" if choice == "local" else " (install otel-llm[local] for the more accurate backend)")
     if choice == "local":
         from .local import LocalEmbeddings, LocalSentiment, LocalToxicity
 
@@ -67,4 +67,5 @@ def make_backends(settings: Settings) -> Backends:
         from .aws import make_aws_backends
 
         return make_aws_backends(settings)
-    raise ValueError(f"unknown otel-llm backend {settings.backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
+    raise ValueError(f"unknown otel-llm backend {settings.backend!r}: "
+                     f"choose one of {', '.join(BACKEND_NAMES)}")

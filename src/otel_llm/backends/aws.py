@@ -94,7 +94,14 @@ class TitanEmbeddings:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         # A pool per call: short-lived threads cost little next to a network call and survive fork.
         with ThreadPoolExecutor(min(self._threads, len(texts)), thread_name_prefix="otel-llm-titan") as pool:
-            rows = np.asarray(list(pool.map(self._embed_one, texts)), dtype=np.float32)
+            futures = []
+            for text in texts:
+                try:
+                    futures.append(pool.submit(self._embed_one, text))
+                except RuntimeError:  # the interpreter is exiting (last flush): no new threads, go one by one
+                    break
+            done = [f.result() for f in futures] + [self._embed_one(t) for t in texts[len(futures):]]
+        rows = np.asarray(done, dtype=np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         return rows / np.where(norms > 0, norms, 1.0)
 

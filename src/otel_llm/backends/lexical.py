@@ -1,7 +1,8 @@
-"""The `lexical` backend: dependency-free (numpy only) and clearly weaker than `local`.
+"""The `lexical` backend: dependency-free (numpy only) and measurably weaker than `local`.
 
-Embeddings are signed hashes of word uni/bigrams and character 3-5-grams (sublinear counts, L2-normalised);
-the sentiment and toxicity heads are logistic layers trained on those same vectors by `scripts/train_heads.py`.
+Embeddings are signed hashes of word uni/bigrams and character 3-5-grams (sublinear counts,
+L2-normalised); the sentiment and toxicity heads are logistic layers trained on those same vectors
+by `scripts/train_heads.py`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -24,7 +26,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 def _grams(text: str) -> tuple[Counter[str], Counter[str]]:
     words = _WORD.findall(text.lower())
     word_grams = Counter(words)
-    word_grams.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    word_grams.update(f"{a} {b}" for a, b in pairwise(words))
     char_grams: Counter[str] = Counter()
     for word in words:
         padded = f" {word} "

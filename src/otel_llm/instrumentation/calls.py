@@ -22,7 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from .. import sidechannel
 from ..failures import report_failure
-from ..record import PROVIDER_BEDROCK, LLMCall
+from ..record import PROVIDER_BEDROCK, SIGNAL_GUARDRAIL, LLMCall
 from .families import (
     finish_stream,
     lookup,
@@ -34,6 +34,8 @@ from .families import (
     parse_stream_chunk,
 )
 from .families.base import ParsedRequest, ParsedResponse, StreamAccumulator
+from .families.invoke import INVOCATION_METRICS
+from .streams import wrap_stream
 from .telemetry import Telemetry, request_attributes, set_content_attributes, set_response_attributes
 
 CONVERSE = "Converse"
@@ -124,8 +126,6 @@ class BedrockCall:
             elif self.api == APPLY_GUARDRAIL:
                 self._end_guardrail(response)
             else:
-                from .streams import wrap_stream
-
                 key = "stream" if self.api == CONVERSE_STREAM else "body"
                 if response.get(key) is not None:
                     self.acc = StreamAccumulator()
@@ -147,11 +147,13 @@ class BedrockCall:
 
     def on_event(self, event: Any) -> None:
         """Fold one stream event (read only; the user gets the same object)."""
+        if self.ended:
+            return
         try:
             now = default_timer()
             if self.first_chunk_s is None:
                 self.first_chunk_s = now - self.start
-            elif self.owns_span:
+            else:  # contrib records no chunk timings: these are ours even beside it
                 self.telemetry.time_per_chunk.record(now - self.chunk_at, self.metric_attrs)
             self.chunk_at = now
             acc = self.acc
@@ -159,12 +161,19 @@ class BedrockCall:
                 return
             if self.api == CONVERSE_STREAM:
                 parse_converse_event(event, acc)
+                final = "metadata" in event
             else:
                 chunk = event.get("chunk") if isinstance(event, dict) else None
-                if chunk and chunk.get("bytes"):
-                    parse_stream_chunk(self.family, json.loads(chunk["bytes"]), acc)
+                data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
+                parse_stream_chunk(self.family, data, acc)
+                final = isinstance(data, dict) and INVOCATION_METRICS in data
         except Exception as exc:
             report_failure("instrumentation", exc)
+            return
+        if final and not self.owns_span:
+            # The contrib span ends as soon as it sees this last event, which it gets after us:
+            # hand the record over now, while that span is still open.
+            self.end_stream(None)
 
     def end_stream(self, exc: BaseException | None) -> None:
         """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
@@ -203,22 +212,24 @@ class BedrockCall:
         duration = default_timer() - self.start
         span = self.span
         error = error_type(exc) if exc is not None else None
-        if self.owns_span:
-            telemetry = self.telemetry
-            attrs = self.metric_attrs
-            if error is not None:
-                attrs = {**attrs, error_attributes.ERROR_TYPE: error}
+        telemetry = self.telemetry
+        attrs = self.metric_attrs
+        if error is not None:
+            attrs = {**attrs, error_attributes.ERROR_TYPE: error}
+        if streamed and self.first_chunk_s is not None:
+            telemetry.time_to_first_chunk.record(self.first_chunk_s, attrs)
+        if self.owns_span:  # beside contrib botocore, duration and tokens are its to record
             telemetry.duration.record(duration, attrs)
             if response.input_tokens is not None:
                 telemetry.token_usage.record(response.input_tokens, {**attrs, **_TOKEN_INPUT})
             if response.output_tokens is not None:
                 telemetry.token_usage.record(response.output_tokens, {**attrs, **_TOKEN_OUTPUT})
-            if streamed and self.first_chunk_s is not None:
-                telemetry.time_to_first_chunk.record(self.first_chunk_s, attrs)
             if span.is_recording():
                 set_response_attributes(span, response)
                 if streamed and self.first_chunk_s is not None:
                     span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
+                if response.refusal_signal == SIGNAL_GUARDRAIL:
+                    span.set_attribute(ATTR_GUARDRAIL_ACTION, "GUARDRAIL_INTERVENED")
                 if telemetry.capture_content:
                     set_content_attributes(span, self.request, None if exc is not None else response,
                                            telemetry.max_chars)
@@ -296,11 +307,15 @@ def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_type(exc: BaseException) -> str:
-    """A low-cardinality `error.type`: the AWS error code for service errors, else the class name."""
+    """A low-cardinality `error.type`: the AWS error code for service errors, else the class name.
+
+    Errors raised mid-stream carry the event name (`throttlingException`); it is capitalised so one
+    error has one `error.type` wherever it happened.
+    """
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code")
+        code = str(exc.response.get("Error", {}).get("Code") or "")
         if code:
-            return str(code)
+            return code[0].upper() + code[1:]
     return type(exc).__qualname__
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import wrapt
 from botocore.client import BaseClient
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from ..config import Settings
 from ..failures import report_failure
@@ -53,7 +53,7 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapper = ApiCallWrapper(telemetry)
         _insert_innermost(BaseClient, _PATCHED, self._wrapper)
         if settings.metrics_enabled:
-            _install_processor(kwargs)
+            _install_processor(kwargs, settings)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         if self._wrapper is not None:
@@ -64,12 +64,13 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._resolver = None
 
 
-def _install_processor(kwargs: dict[str, Any]) -> None:
+def _install_processor(kwargs: dict[str, Any], settings: Settings) -> None:
+    """Zero-code quality metrics: attach the span processor (once per provider)."""
     try:
         from .. import processor
 
         processor.install(tracer_provider=kwargs.get("tracer_provider"),
-                          meter_provider=kwargs.get("meter_provider"))
+                          meter_provider=kwargs.get("meter_provider"), settings=settings)
     except Exception as exc:
         report_failure("instrumentation.processor", exc)
 
@@ -101,4 +102,4 @@ def _remove(owner: type, name: str, wrapper: Any) -> None:
 
 
 def _is_wrapper(value: Any) -> bool:
-    return isinstance(value, wrapt.ObjectProxy) and hasattr(value, "_self_wrapper")
+    return isinstance(value, (wrapt.FunctionWrapper, wrapt.BoundFunctionWrapper))

@@ -7,6 +7,7 @@ answer. The control-plane endpoint follows boto3's own settings (e.g. `AWS_ENDPO
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from typing import Any
@@ -35,6 +36,15 @@ class InferenceProfileResolver:
         self._queue: queue.SimpleQueue[str | threading.Event | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._clients: dict[str, Any] = {}
+        if hasattr(os, "register_at_fork"):  # the worker thread does not survive a fork: start afresh
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._queue = queue.SimpleQueue()
+        self._queued = set(self._cache)
+        self._thread = None
+        self._clients = {}
 
     def cached(self, arn: str) -> str | None:
         """The model id behind `arn` if already known; otherwise queue its lookup and return None."""

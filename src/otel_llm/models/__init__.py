@@ -40,7 +40,8 @@ class LinearHead:
 
     def save(self, path: str | Path) -> None:
         np.savez(path, outputs=np.array(self.outputs, dtype=str), weights=self.weights, bias=self.bias,
-                 mean=self.mean, scale=self.scale, thresholds=self.thresholds, features=np.array(self.features))
+                 mean=self.mean, scale=self.scale, thresholds=self.thresholds,
+                 features=np.array(self.features))
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> LinearHead:
@@ -49,10 +50,10 @@ class LinearHead:
         if path.suffix != ".npz":
             path = MODELS_DIR / f"{name_or_path}.npz"
         with np.load(path, allow_pickle=False) as data:
-            return cls(outputs=tuple(str(o) for o in data["outputs"]), weights=data["weights"].astype(np.float64),
-                       bias=data["bias"].astype(np.float64), mean=data["mean"].astype(np.float64),
-                       scale=data["scale"].astype(np.float64), thresholds=data["thresholds"].astype(np.float64),
-                       features=str(data["features"]))
+            arrays = {key: data[key].astype(np.float64)
+                      for key in ("weights", "bias", "mean", "scale", "thresholds")}
+            outputs = tuple(str(o) for o in data["outputs"])
+            return cls(outputs=outputs, features=str(data["features"]), **arrays)
 
 
 def vader_compound(texts: Sequence[str]) -> np.ndarray:
@@ -91,8 +92,8 @@ class SentimentHead:
     def predict(self, embeddings: np.ndarray, texts: Sequence[str]) -> list[SentimentResult]:
         scores = 2.0 * self.head.probabilities(self.features(embeddings, texts))[:, 0] - 1.0
         band = float(self.head.thresholds[0])
-        return [SentimentResult(float(s), "positive" if s >= band else "negative" if s <= -band else "neutral")
-                for s in scores]
+        labels = np.where(scores >= band, "positive", np.where(scores <= -band, "negative", "neutral"))
+        return [SentimentResult(float(s), str(label)) for s, label in zip(scores, labels, strict=True)]
 
 
 class ToxicityHead:

@@ -31,6 +31,8 @@ logger = logging.getLogger("otel_llm")
 MAX_LOGGED_PROBLEMS = 20  # per invocation; the rest are counted
 FLUSH_TIMEOUT_MS = 10_000
 FLUSH_MARGIN_MS = 500  # left to Lambda after the flush
+# Scores that need a scoring backend (refusal also has backend-free evidence: exact signals, fuzzy match).
+BACKEND_SCORES = ("similarity", "sentiment", "toxicity")
 
 
 class PipelineError(RuntimeError):
@@ -89,7 +91,7 @@ def default_meter_provider(settings: Settings) -> MeterProvider:
     if not settings.emf_export:
         settings = replace(settings, emf_export="stdout")
     reader = emf_reader_from_settings(settings)
-    provider = SDKMeterProvider(metric_readers=[reader])
+    provider = SDKMeterProvider(metric_readers=[reader] if reader is not None else [])
     metrics.set_meter_provider(provider)
     return provider
 
@@ -141,9 +143,9 @@ class Pipeline:
 
     # --- scoring ---------------------------------------------------------------------------
     def score(self, calls: list[LLMCall]) -> list[Any]:
-        """The scores of `calls`, scored in batches. Raises if the scorer raises, or if it left a call with
-        no score at all although every evaluator samples every call: the scorer reports backend failures
-        and leaves their scores out, and a call with nothing scored is worth retrying."""
+        """The scores of `calls`, scored in batches. Raises if the scorer raises, or if the scoring backends
+        gave a call none of their scores although every such evaluator samples every call: the scorer
+        reports backend failures and leaves those scores out, and such a call is worth retrying."""
         step = max(1, self.settings.batch_size)
         results: list[Any] = []
         for start in range(0, len(calls), step):
@@ -152,11 +154,12 @@ class Pipeline:
             if len(scored) != len(chunk):
                 raise ValueError(f"scorer returned {len(scored)} results for {len(chunk)} calls")
             results.extend(scored)
-        if all(self.settings.rate_for(name) >= 1.0 for name in self.settings.evaluators):
-            unscored = sum(1 for scores in results if _nothing_scored(scores))
+        expected = [name for name in BACKEND_SCORES if name in self.settings.evaluators]
+        if expected and all(self.settings.rate_for(name) >= 1.0 for name in expected):
+            unscored = sum(1 for scores in results if all(getattr(scores, n, None) is None for n in expected))
             if unscored:
-                raise ScoringFailed(f"{unscored} of {len(calls)} calls got no score (the scoring backends "
-                                    f"failed; see the otel_llm.sdk.errors metric and the log)")
+                raise ScoringFailed(f"{unscored} of {len(calls)} calls got no score from the scoring "
+                                    "backends (see the otel_llm.sdk.errors metric and the log)")
         return results
 
     def record(self, calls: list[LLMCall], results: list[Any]) -> None:
@@ -260,11 +263,6 @@ class Pipeline:
                 return [later.sequence_number for later in items[index:]]
             self.record(item.calls, results)
         return []
-
-
-def _nothing_scored(scores: Any) -> bool:
-    names = ("similarity", "sentiment", "toxicity", "refusal")
-    return all(getattr(scores, name, None) is None for name in names) and not getattr(scores, "extra", None)
 
 
 def _log_problems(problems: list[Problem]) -> None:

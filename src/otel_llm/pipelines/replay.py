@@ -8,7 +8,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,37 +20,37 @@ from .handlers import Pipeline, is_log_object, parse_s3_uri
 from .invocation_log import Batch, Problem, read_log_object
 
 LOG_SUFFIXES = (".json.gz", ".jsonl.gz", ".json", ".jsonl", ".gz")
+SUMMARY_SCORES = ("similarity", "sentiment", "toxicity", "refused")
 
 
 @dataclass(slots=True)
 class ModelSummary:
-    """Means over one model's scored calls (None when no call had that score)."""
+    """One model's scored calls: each score's mean (`refused`'s is the refusal ratio), the top toxicity."""
 
     calls: int = 0
-    similarity: float | None = None
-    sentiment: float | None = None
-    toxicity: float | None = None
     toxicity_max: float | None = None
-    refusal_ratio: float | None = None
-    _sums: Counter[str] = field(default_factory=Counter, repr=False)
-    _counts: Counter[str] = field(default_factory=Counter, repr=False)
+    _sums: dict[str, float] = field(default_factory=dict, repr=False)
+    _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
     def add(self, scores: Any) -> None:
         self.calls += 1
-        for name in ("similarity", "sentiment", "toxicity"):
+        for name in SUMMARY_SCORES:
             value = getattr(scores, name, None)
             if value is not None:
-                self._sums[name] += float(value)
-                self._counts[name] += 1
-                setattr(self, name, self._sums[name] / self._counts[name])
+                self._sums[name] = self._sums.get(name, 0.0) + float(value)
+                self._counts[name] = self._counts.get(name, 0) + 1
         toxicity = getattr(scores, "toxicity", None)
         if toxicity is not None:
             self.toxicity_max = max(self.toxicity_max or 0.0, float(toxicity))
-        refused = getattr(scores, "refused", None)
-        if refused is not None:
-            self._sums["refused"] += bool(refused)
-            self._counts["refused"] += 1
-            self.refusal_ratio = self._sums["refused"] / self._counts["refused"]
+
+    def mean(self, name: str) -> float | None:
+        """Mean of score `name` over the calls that have it (None when none has)."""
+        count = self._counts.get(name)
+        return self._sums[name] / count if count else None
+
+    def as_dict(self) -> dict[str, Any]:
+        means = {("refusal_ratio" if name == "refused" else name): self.mean(name) for name in SUMMARY_SCORES}
+        return {"calls": self.calls, **means, "toxicity_max": self.toxicity_max}
 
 
 @dataclass(slots=True)
@@ -68,9 +68,7 @@ class ReplaySummary:
         return sum(m.calls for m in self.models.values())
 
     def to_dict(self) -> dict[str, Any]:
-        models = {}
-        for model, summary in sorted(self.models.items()):
-            models[model] = {k: v for k, v in asdict(summary).items() if not k.startswith("_")}
+        models = {model: summary.as_dict() for model, summary in sorted(self.models.items())}
         return {"scored": self.scored, "objects": self.objects, "models": models,
                 "skipped": dict(self.skipped), "problems": [str(p) for p in self.problems],
                 "unreadable_sources": self.unreadable_sources}
@@ -142,9 +140,10 @@ def format_summary(summary: ReplaySummary) -> str:
     header = ("model", "calls", "similarity", "sentiment", "toxicity", "tox.max", "refusal%")
     rows = [header]
     for model, m in sorted(summary.models.items()):
-        refusal = "-" if m.refusal_ratio is None else f"{100 * m.refusal_ratio:.1f}"
-        rows.append((model, str(m.calls), _fmt(m.similarity), _fmt(m.sentiment), _fmt(m.toxicity),
-                     _fmt(m.toxicity_max), refusal))
+        ratio = m.mean("refused")
+        rows.append((model, str(m.calls), _fmt(m.mean("similarity")), _fmt(m.mean("sentiment")),
+                     _fmt(m.mean("toxicity")), _fmt(m.toxicity_max),
+                     "-" if ratio is None else f"{100 * ratio:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))) for row in rows]

@@ -70,9 +70,9 @@ def sentiment_of(text: str) -> dict[str, Any]:
 def toxicity_of(text: str) -> dict[str, Any]:
     """The deterministic `DetectToxicContent` result of one segment."""
     words = set(_WORD.findall(text.lower()))
-    labels = [{"Name": name, "Score": 0.9 if words & TOXIC_WORDS.get(name, frozenset()) else 0.01}
-              for name in TOXIC_LABELS]
-    return {"Labels": labels, "Toxicity": max(label["Score"] for label in labels)}
+    scores = {name: 0.9 if words & TOXIC_WORDS.get(name, frozenset()) else 0.01 for name in TOXIC_LABELS}
+    return {"Labels": [{"Name": name, "Score": score} for name, score in scores.items()],
+            "Toxicity": max(scores.values())}
 
 
 class ComprehendServer:
@@ -90,7 +90,7 @@ class ComprehendServer:
     @property
     def endpoint_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> ComprehendServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="comprehend",

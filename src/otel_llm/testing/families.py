@@ -21,8 +21,7 @@ from .reply import STOP_REASONS, BedrockError, ToolUse
 class Completion:
     """The answer to give, already resolved from the script: what every builder reads."""
 
-    model_id: str  # as requested
-    base_model_id: str
+    base_model_id: str  # region prefix and ARN parts removed
     body: dict[str, Any]
     text: str
     pieces: list[str]  # `text` split into stream deltas
@@ -472,7 +471,13 @@ def cohere_chat_chunks(c: Completion) -> list[dict[str, Any]]:
 
 
 def cohere_embeddings(c: Completion) -> dict[str, Any]:
-    texts = [str(t) for t in c.body.get("texts", [])]
+    if not isinstance(c.body["texts"], list) or not all(isinstance(t, str) for t in c.body["texts"]):
+        raise BedrockError(
+            "ValidationException",
+            "Malformed input request: #/texts: expected type: JSONArray "
+            "of strings, please reformat your input and try again.",
+        )
+    texts = c.body["texts"]
     vectors = [embed(t, 1024, normalize=True) for t in texts]
     if c.body.get("embedding_types"):
         by_type = {kind: vectors for kind in c.body["embedding_types"]}

@@ -164,7 +164,7 @@ class OTLPReceiver:
 
     def metric_points(self, transport: str | None = None) -> list[MetricPoint]:
         """Every received metric data point, flattened."""
-        out = []
+        out: list[MetricPoint] = []
         for item in self.received("metrics"):
             if transport is not None and item.transport != transport:
                 continue

@@ -86,18 +86,19 @@ class ToolUse:
 
 
 def _tool_use(call: ToolCall | dict[str, Any]) -> ToolUse:
+    raw: Any
     if isinstance(call, ToolCall):
         name, raw, tool_id = call.name, call.arguments, call.id
     elif isinstance(call, dict) and "name" in call:
         name, raw, tool_id = call["name"], call.get("input", call.get("arguments")), call.get("id")
     else:
         raise ValueError(f"tool call must be a ToolCall or a dict with 'name' and 'input', got {call!r}")
+    arguments = raw if raw is not None else {}
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw) if raw.strip() else {}
+            arguments = json.loads(raw) if raw.strip() else {}
         except ValueError as exc:
             raise ValueError(f"tool call {name!r}: arguments are not JSON: {raw!r}") from exc
-    arguments = raw if raw is not None else {}
     if not isinstance(arguments, dict):
         raise ValueError(f"tool call {name!r}: input must be a JSON object, got {arguments!r}")
     if not tool_id:
@@ -149,6 +150,8 @@ class Reply:
                 raise ValueError(
                     f"Reply.{name} must be a {'positive' if name == 'chunks' else 'non-negative'} int"
                 )
+        if self.error_after_chunks is not None and self.error is None:
+            raise ValueError("Reply.error_after_chunks needs Reply.error (e.g. 'modelStreamErrorException')")
         if self.error is not None:
             code = self.error[:1].upper() + self.error[1:]
             if code not in HTTP_ERRORS:

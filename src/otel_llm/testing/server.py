@@ -65,10 +65,11 @@ class BedrockEmulator:
         self.host, self.port = host, port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a `match` predicate may read `requests`
         self._scripts: list[_Script] = []
         self._requests: list[EmulatorRequest] = []
         self._responder: Responder | None = None
+        self._profiles: dict[str, tuple[str, str]] = {}  # profile id -> (ARN, model id)
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -77,8 +78,8 @@ class BedrockEmulator:
         if self._server is None:
             self._server = _Server((self.host, self.port), _Handler, self)
             self.port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, name="bedrock-emulator", daemon=True
+            self._thread = threading.Thread(  # a short poll interval makes stop() quick
+                target=self._server.serve_forever, args=(0.05,), name="bedrock-emulator", daemon=True
             )
             self._thread.start()
         return self
@@ -145,6 +146,52 @@ class BedrockEmulator:
         with self._lock:
             self._scripts.append(_Script(reply, model_id, match, times))
 
+    def add_inference_profile(self, profile: str, model_id: str, region: str = "us-east-1") -> str:
+        """Register an application inference profile (id or ARN) for `model_id`; returns its ARN.
+
+        Calls naming it are answered in that model's format, and `GetInferenceProfile` describes it.
+        """
+        name = profile.rsplit("/", 1)[-1]
+        arn = (
+            profile
+            if profile.startswith("arn:")
+            else (f"arn:aws:bedrock:{region}:123456789012:application-inference-profile/{name}")
+        )
+        with self._lock:
+            self._profiles[name] = (arn, model_id)
+        return arn
+
+    def _base_model_id(self, model_id: str) -> str:
+        profile = self._profiles.get(unquote(model_id).rsplit("/", 1)[-1])
+        return base_model_id(profile[1] if profile else model_id)
+
+    def _inference_profile(self, identifier: str) -> dict[str, Any]:
+        """The GetInferenceProfile answer: registered application profiles and any cross-region profile."""
+        name = identifier.rsplit("/", 1)[-1]
+        if name in self._profiles:
+            arn, model_id = self._profiles[name]
+            kind = "APPLICATION"
+        elif base_model_id(name) != name:
+            arn = (
+                identifier
+                if identifier.startswith("arn:")
+                else (f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{name}")
+            )
+            model_id, kind = name, "SYSTEM_DEFINED"
+        else:
+            raise BedrockError("ResourceNotFoundException", f"Inference profile {identifier} not found.")
+        model_arn = f"arn:aws:bedrock:{arn.split(':')[3]}::foundation-model/{base_model_id(model_id)}"
+        return {
+            "inferenceProfileName": name,
+            "inferenceProfileArn": arn,
+            "inferenceProfileId": name,
+            "status": "ACTIVE",
+            "type": kind,
+            "models": [{"modelArn": model_arn}],
+            "createdAt": "2024-01-01T00:00:00Z",
+            "updatedAt": "2024-01-01T00:00:00Z",
+        }
+
     def set_responder(self, responder: Responder | None) -> None:
         """Answer unqueued calls with `responder(request)`; it returns a Reply, or None for the default."""
         self._responder = responder
@@ -156,10 +203,11 @@ class BedrockEmulator:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget recorded requests, queued replies and the responder."""
+        """Forget recorded requests, queued replies, inference profiles and the responder."""
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+            self._profiles.clear()
             self._responder = None
 
     def _record(self, request: EmulatorRequest) -> None:
@@ -213,27 +261,25 @@ class _Server(ThreadingHTTPServer):
 
 
 def _completion(request: EmulatorRequest, reply: Reply, embeddings: bool = False) -> families.Completion:
-    if reply.text is not None:
+    """Resolve a script into the answer: default text, stream pieces, word-count tokens unless overridden."""
+    tools = [] if embeddings else list(reply.tool_calls)
+    if embeddings:
+        text = ""
+    elif reply.text is not None:
         text = reply.text
     else:
         text = GUARDRAIL_BLOCKED_MESSAGE if reply.guardrail_intervened else default_reply(request.last_text)
-    if embeddings:
-        text = ""
-    generated = count_tokens(text) + sum(count_tokens(t.arguments) for t in reply.tool_calls)
+    prompt_tokens = max(1, count_tokens(request.prompt))
+    generated = count_tokens(text) + sum(count_tokens(t.arguments) for t in tools)
     return families.Completion(
-        model_id=request.model_id or "",
         base_model_id=request.base_model_id or "",
         body=request.body,
         text=text,
         pieces=split_text(text, reply.chunks),
-        tool_calls=list(reply.tool_calls) if not embeddings else [],
+        tool_calls=tools,
         stop_reason=reply.resolved_stop_reason(),
-        input_tokens=reply.input_tokens
-        if reply.input_tokens is not None
-        else max(1, count_tokens(request.prompt)),
-        output_tokens=reply.output_tokens
-        if reply.output_tokens is not None
-        else (0 if embeddings else generated),
+        input_tokens=prompt_tokens if reply.input_tokens is None else reply.input_tokens,
+        output_tokens=generated if reply.output_tokens is None else reply.output_tokens,
         cache_read_tokens=reply.cache_read_tokens or 0,
         cache_write_tokens=reply.cache_write_tokens or 0,
     )
@@ -247,6 +293,7 @@ def _padded(payload: dict[str, Any]) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms delayed-ACK stalls
     server: _Server
     server_version = "BedrockEmulator"
 
@@ -282,7 +329,23 @@ class _Handler(BaseHTTPRequestHandler):
             BedrockError("ValidationException", f"Unsupported operation: {self.command} {self.path}")
         )
 
-    do_GET = do_PUT = do_DELETE = do_PATCH = _unsupported
+    do_PUT = do_DELETE = do_PATCH = _unsupported
+
+    def do_GET(self) -> None:
+        """The one control-plane call the SDK makes: GetInferenceProfile."""
+        found = re.match(r"^/inference-profiles/([^/]+)$", urlsplit(self.path).path)
+        if found is None:
+            self._unsupported()
+            return
+        self._request_id = str(uuid.uuid4())
+        identifier = unquote(found.group(1))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        emulator = self.server.emulator
+        emulator._record(EmulatorRequest("GetInferenceProfile", identifier, {}, headers, self.path))
+        try:
+            self._send_json(emulator._inference_profile(identifier))
+        except BedrockError as error:
+            self._send_error(error)
 
     def _dispatch(self, path: str, raw: bytes) -> None:
         found, operation = next(((m, op) for regex, op in _ROUTES if (m := regex.match(path))), (None, ""))
@@ -308,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
         request.body = body
         fmt = None
         if operation != "ApplyGuardrail":
-            request.base_model_id = base_model_id(model_id)
+            request.base_model_id = self.server.emulator._base_model_id(model_id)
             fmt = families.format_for(request.base_model_id, body)
             request.family = fmt.name
         texts = families.input_texts(fmt, body) if fmt else request_texts(body)

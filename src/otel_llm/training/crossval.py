@@ -1,4 +1,4 @@
-"""Stratified k-fold splits, the measures we report (accuracy, ROC AUC, Spearman), and C chosen by inner CV."""
+"""Stratified k-fold splits, the measures we report (accuracy, ROC AUC, Spearman), C chosen by inner CV."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from .logistic import fit_logistic, standardiser
 C_GRID = (0.001, 0.01, 0.1, 1.0)
 
 
-def stratified_folds(labels: np.ndarray, k: int = 5, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def stratified_folds(labels: np.ndarray, k: int = 5,
+                     seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index pairs; each class is spread evenly over the k folds, shuffled with `seed`."""
     rng = np.random.default_rng(seed)
     fold_of = np.empty(len(labels), dtype=np.int64)
@@ -90,7 +91,10 @@ def choose_c(x: np.ndarray, y: np.ndarray, balanced: bool = False, grid: Sequenc
     return float(grid[int(np.argmin(losses))])
 
 
-def fit_predict_logistic(balanced: bool = False) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def fit_predict_logistic(balanced: bool = False) -> FitPredict:
     """fit(train x, train y) with C from inner CV, then P(y=1) for the test rows."""
 
     def run(xtrain: np.ndarray, ytrain: np.ndarray, xtest: np.ndarray) -> np.ndarray:
@@ -101,10 +105,3 @@ def fit_predict_logistic(balanced: bool = False) -> Callable[[np.ndarray, np.nda
 
     return run
 
-
-def cross_validate(x: np.ndarray, y: np.ndarray, fit_predict, k: int = 5, seed: int = 0) -> np.ndarray:
-    """Out-of-fold P(y=1) for every row, each predicted by a model that never saw it; also per-fold indices."""
-    out = np.zeros(len(y))
-    for train, test in stratified_folds(y, k, seed):
-        out[test] = fit_predict(x[train], y[train], x[test])
-    return out

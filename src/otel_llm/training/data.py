@@ -33,13 +33,15 @@ class SentimentData:
     def binary(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Texts, 0/1 labels, domains and row indices with the near-neutral ratings dropped."""
         keep = np.flatnonzero(np.abs(self.ratings) >= NEUTRAL_BAND)
-        return ([self.texts[i] for i in keep], (self.ratings[keep] > 0).astype(np.int64), self.domains[keep], keep)
+        labels = (self.ratings[keep] > 0).astype(np.int64)
+        return [self.texts[i] for i in keep], labels, self.domains[keep], keep
 
 
 def load_sentiment(data_dir: Path) -> SentimentData:
     """Both VADER ground-truth files: TAB-separated id, mean rating, text."""
     texts, ratings, domains = [], [], []
-    for domain, name in (("tweets", "sentiment-vader-tweets.txt"), ("nyt", "sentiment-vader-nytEditorialSnippets.txt")):
+    files = (("tweets", "sentiment-vader-tweets.txt"), ("nyt", "sentiment-vader-nytEditorialSnippets.txt"))
+    for domain, name in files:
         with (data_dir / name).open(encoding="utf-8", errors="replace", newline="") as fh:
             for line in fh:
                 parts = line.rstrip("\r\n").split("\t", 2)

@@ -6,6 +6,7 @@ for `otel-llm evaluate` (measure only). Everything is seeded, so the numbers rep
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -25,9 +26,10 @@ FOLDS = 5
 SEED = 0
 
 
-def _folds_measure(name: str, metric: str, y: np.ndarray, scores: Callable[[np.ndarray, np.ndarray], np.ndarray],
+def _folds_measure(name: str, metric: str, y: np.ndarray,
+                   scores: Callable[[np.ndarray, np.ndarray], np.ndarray],
                    measure: Callable[[np.ndarray, np.ndarray], float], note: str = "") -> Measure:
-    """Stratified 5-fold CV: `scores(train_idx, test_idx)` -> test scores, `measure(y_test, scores)` per fold."""
+    """Stratified 5-fold CV: `scores(train_idx, test_idx)` gives test scores, `measure` grades each fold."""
     values = [measure(y[test], scores(train, test)) for train, test in stratified_folds(y, FOLDS, SEED)]
     return Measure(name, metric, tuple(values), note)
 
@@ -95,8 +97,8 @@ def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path) -> list[Measu
     x = embed_cached(embeddings, data.texts)
     toxic, hate = data.toxic, data.hate
     return [
-        _folds_measure(f"{embeddings.name} head", "toxic ROC AUC, 5-fold", toxic, _head_scores(x, toxic), roc_auc,
-                       "C by inner 3-fold CV"),
+        _folds_measure(f"{embeddings.name} head", "toxic ROC AUC, 5-fold", toxic, _head_scores(x, toxic),
+                       roc_auc, "C by inner 3-fold CV"),
         _folds_measure(f"{embeddings.name} head, balanced", "toxic ROC AUC, 5-fold", toxic,
                        _head_scores(x, toxic, balanced=True), roc_auc, "class weights n/(2*count)"),
         _folds_measure(f"{embeddings.name} head, balanced", "hate_speech ROC AUC, 5-fold", hate,
@@ -113,7 +115,8 @@ def _neutral_band(head: LinearHead, features: np.ndarray, ratings: np.ndarray) -
     return float(bands[int(np.argmax(hits))])
 
 
-def train_sentiment_head(embeddings: EmbeddingBackend, data_dir: Path, use_vader: bool) -> tuple[LinearHead, float]:
+def train_sentiment_head(embeddings: EmbeddingBackend, data_dir: Path,
+                         use_vader: bool) -> tuple[LinearHead, float]:
     """Fit on every non-neutral row of both files, C by inner CV; the neutral band is tuned on all rows."""
     data = load_sentiment(data_dir)
     _, y, _, keep = data.binary()
@@ -121,10 +124,10 @@ def train_sentiment_head(embeddings: EmbeddingBackend, data_dir: Path, use_vader
     if use_vader:
         every = np.hstack([every, vader_compound(data.texts)[:, None]])
     c = choose_c(every[keep], y)
-    head = train_head(every[keep], {"positive": y}, c=c, features="embedding+vader" if use_vader else "embedding")
+    head = train_head(every[keep], {"positive": y}, c=c,
+                      features="embedding+vader" if use_vader else "embedding")
     band = _neutral_band(head, every, data.ratings)
-    head = LinearHead(head.outputs, head.weights, head.bias, head.mean, head.scale, np.array([band]), head.features)
-    return head, c
+    return dataclasses.replace(head, thresholds=np.array([band])), c
 
 
 def train_toxicity_head(embeddings: EmbeddingBackend, data_dir: Path) -> tuple[LinearHead, float]:
@@ -135,7 +138,8 @@ def train_toxicity_head(embeddings: EmbeddingBackend, data_dir: Path) -> tuple[L
     return train_head(x, {"toxic": data.toxic, "hate_speech": data.hate}, c=c, balanced=True), c
 
 
-def measure_backend(embeddings: EmbeddingBackend, data_dir: Path | None = None, with_vader: bool = True) -> list[Measure]:
+def measure_backend(embeddings: EmbeddingBackend, data_dir: Path | None = None,
+                    with_vader: bool = True) -> list[Measure]:
     """Every measure of one embedding backend: similarity, sentiment candidates, toxicity."""
     data_dir = find_data_dir(data_dir)
     return [measure_similarity(embeddings, data_dir), *measure_sentiment(embeddings, data_dir, with_vader),
@@ -152,7 +156,8 @@ def format_table(measures: list[Measure]) -> str:
 
 
 def write_report(measures: list[Measure], shipped: dict, path: Path = MODELS_DIR / "report.json") -> None:
-    path.write_text(json.dumps({"measures": [m.row() for m in measures], "shipped": shipped}, indent=1) + "\n")
+    report = {"measures": [m.row() for m in measures], "shipped": shipped}
+    path.write_text(json.dumps(report, indent=1) + "\n")
 
 
 def shipped_sentiment_uses_vader() -> bool:
