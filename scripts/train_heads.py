@@ -42,7 +42,8 @@ def main() -> None:
     data_dir = find_data_dir(args.data_dir)
 
     local, lexical = LocalEmbeddings(), LexicalEmbeddings()
-    measures = measure_backend(local, data_dir) + measure_backend(lexical, data_dir, with_vader=False)
+    measures = (measure_backend(local, data_dir, partner=lexical)
+                + measure_backend(lexical, data_dir, with_vader=False))
     print(format_table(measures), flush=True)
     if args.measure_only:
         return

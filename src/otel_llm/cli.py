@@ -16,7 +16,6 @@ def _demo(args: argparse.Namespace) -> int:
 def _emulator(args: argparse.Namespace) -> int:
     from .testing import serve
 
-    print(f"otel-llm Bedrock emulator on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
     try:
         serve(args.host, args.port)
     except KeyboardInterrupt:

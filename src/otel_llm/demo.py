@@ -136,7 +136,7 @@ def run_demo(otlp_endpoint: str | None = None, calls: int = 48, out=sys.stdout) 
     reader = InMemoryMetricReader()
     emf_buffer = io.StringIO()
     emf_reader = PeriodicExportingMetricReader(
-        EMFMetricExporter(namespace="OtelLLM/Demo", stream=emf_buffer), export_interval_millis=3_600_000)
+        EMFMetricExporter(destination=emf_buffer, namespace="OtelLLM/Demo"), export_interval_millis=3_600_000)
     readers = [reader, emf_reader]
     tracer_provider = TracerProvider(resource=resource)
     if otlp_endpoint:

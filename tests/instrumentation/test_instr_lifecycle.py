@@ -140,3 +140,18 @@ def test_instr_instrument_attaches_the_quality_processor(harness: Any) -> None:
     [records] = metrics["otel_llm.records"].data.data_points
     assert records.attributes["otel_llm.outcome"] == "scored" and records.value == 1
     tracer_provider.shutdown()  # stops the processor's worker
+
+
+def test_instr_settings_by_keyword_win_and_typos_are_named(harness: Any, caplog: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_llm.config import Settings
+
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    harness.instrument(settings=Settings(capture_content=False), max_content_chars=10, capture_contnet=True)
+    client = harness.emulator.client()
+    client.converse(modelId=MODEL, messages=MESSAGES)
+
+    [span] = harness.genai_spans()
+    assert "gen_ai.input.messages" not in span.attributes  # the explicit settings, not the environment
+    assert len(harness.records()[0].completion) <= 10
+    assert "capture_contnet" in caplog.text

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from otel_llm.metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from otel_llm.testing import Reply
 
 QUESTION = "What is the capital of France?"
@@ -92,11 +93,14 @@ def _assert_call(harness: Any, model_id: str, streamed: bool) -> Any:
 
     [duration] = harness.points("gen_ai.client.operation.duration")
     assert duration.count == 1
+    assert tuple(duration.explicit_bounds) == DURATION_BUCKETS  # the advisory boundaries, no View needed
     assert duration.attributes["gen_ai.request.model"] == model_id
     assert duration.attributes["gen_ai.operation.name"] == operation
     assert duration.attributes["gen_ai.provider.name"] == "aws.bedrock"
     assert duration.attributes["server.address"] == "127.0.0.1"
-    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in harness.points("gen_ai.client.token.usage")}
+    token_points = harness.points("gen_ai.client.token.usage")
+    assert all(tuple(p.explicit_bounds) == TOKEN_BUCKETS for p in token_points)
+    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in token_points}
     assert tokens == {"input": 13, "output": 7}
     first_chunk = harness.points("gen_ai.client.operation.time_to_first_chunk")
     assert len(first_chunk) == (1 if streamed else 0)

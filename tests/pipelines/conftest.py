@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import socket
 import uuid
 from collections import Counter
 from types import SimpleNamespace
@@ -123,6 +124,15 @@ def as_line(record: dict[str, Any]) -> str:
     return json.dumps(record)
 
 
+def logs_subscription(*messages: str) -> bytes:
+    """A CloudWatch Logs subscription batch of the Bedrock log group (gzip JSON), as delivered."""
+    return gzip.compress(json.dumps({
+        "messageType": "DATA_MESSAGE", "owner": ACCOUNT, "logGroup": "/aws/bedrock/modelinvocations",
+        "logStream": "aws/bedrock/modelinvocations", "subscriptionFilters": ["scorer"],
+        "logEvents": [{"id": f"3829{i}", "timestamp": 1764068523000, "message": message}
+                      for i, message in enumerate(messages)]}).encode())
+
+
 @pytest.fixture()
 def records() -> dict[str, dict[str, Any]]:
     """A fresh copy of every sample record (tests may change them)."""
@@ -167,6 +177,19 @@ def meter_provider(reader):
     provider.shutdown()
 
 
+@pytest.fixture()
+def unreachable_aws_settings(monkeypatch) -> Settings:
+    """The `aws` backend with Bedrock and Comprehend unreachable (a closed local port): a real outage."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    return Settings(backend="aws", aws_region=REGION, bedrock_endpoint_url=url, comprehend_endpoint_url=url,
+                    backend_timeout_s=1.0)
+
+
 @pytest.fixture(scope="session")
 def lexical_settings() -> Settings:
     return Settings(backend="lexical")
@@ -179,7 +202,8 @@ def lexical_scorer(lexical_settings):
     return Scorer(lexical_settings)
 
 
-def _histogram(reader: InMemoryMetricReader, metric: str, field: str) -> Counter[str]:
+def _totals(reader: InMemoryMetricReader, metric: str, key: str, field: str) -> Counter[str]:
+    """Sum of the `field` of every data point of `metric`, by the value of attribute `key`."""
     totals: Counter[str] = Counter()
     data = reader.get_metrics_data()
     for resource in data.resource_metrics if data else ():
@@ -187,37 +211,29 @@ def _histogram(reader: InMemoryMetricReader, metric: str, field: str) -> Counter
             for m in scope.metrics:
                 if m.name == metric:
                     for point in m.data.data_points:
-                        totals[point.attributes["gen_ai.request.model"]] += getattr(point, field)
+                        totals[point.attributes.get(key)] += getattr(point, field)
     return totals
 
 
 def histogram_counts(reader: InMemoryMetricReader, metric: str) -> Counter[str]:
     """Values recorded in histogram `metric`, by gen_ai.request.model."""
-    return _histogram(reader, metric, "count")
+    return _totals(reader, metric, "gen_ai.request.model", "count")
 
 
 def histogram_sums(reader: InMemoryMetricReader, metric: str) -> Counter[str]:
     """Sum of the values recorded in histogram `metric`, by gen_ai.request.model."""
-    return _histogram(reader, metric, "sum")
+    return _totals(reader, metric, "gen_ai.request.model", "sum")
 
 
 def counter_values(reader: InMemoryMetricReader, metric: str, key: str) -> Counter[str]:
     """Sum of counter `metric` by attribute `key`."""
-    values: Counter[str] = Counter()
-    data = reader.get_metrics_data()
-    for resource in data.resource_metrics if data else ():
-        for scope in resource.scope_metrics:
-            for m in scope.metrics:
-                if m.name == metric:
-                    for point in m.data.data_points:
-                        values[point.attributes.get(key)] += point.value
-    return values
+    return _totals(reader, metric, key, "value")
 
 
 @pytest.fixture(scope="session")
 def tools() -> SimpleNamespace:
     """The helpers and constants above, for test modules (conftest is not importable under importlib)."""
-    return SimpleNamespace(gz_lines=gz_lines, as_line=as_line, histogram_counts=histogram_counts,
-                           histogram_sums=histogram_sums,
+    return SimpleNamespace(gz_lines=gz_lines, as_line=as_line, logs_subscription=logs_subscription,
+                           histogram_counts=histogram_counts, histogram_sums=histogram_sums,
                            counter_values=counter_values, prefix=LOG_PREFIX, region=REGION,
                            claude=CLAUDE, titan=TITAN, llama=LLAMA_MODEL, llama_profile=LLAMA, nova=NOVA)

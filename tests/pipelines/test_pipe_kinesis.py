@@ -6,13 +6,11 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import socket
 import uuid
 
 import pytest
 
 from otel_llm import metrics as names
-from otel_llm.config import Settings
 from otel_llm.pipelines.handlers import Pipeline
 from otel_llm.pipelines.invocation_log import InvalidRecord
 from otel_llm.pipelines.kinesis import call_from_pair, read_kinesis_event
@@ -48,15 +46,6 @@ def pair(completion: str, model: str = "anthropic.claude-3-haiku-20240307-v1:0",
                        **more}).encode()
 
 
-def logs_subscription(*records: dict) -> bytes:
-    """A CloudWatch Logs subscription batch of the Bedrock log group, as Kinesis receives it (gzip)."""
-    return gzip.compress(json.dumps({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/aws/bedrock/modelinvocations",
-        "logStream": "aws/bedrock/modelinvocations", "subscriptionFilters": ["to-kinesis"],
-        "logEvents": [{"id": str(i), "timestamp": 1764068523000, "message": json.dumps(r)}
-                      for i, r in enumerate(records)]}).encode())
-
-
 class FailingScorer:
     """The real scorer, except that a batch holding a completion with `marker` fails (as a throttled
     backend would); passed in through the public `scorer=` argument."""
@@ -75,7 +64,7 @@ def test_pairs_log_records_and_log_subscriptions_are_scored(kinesis, records, me
     payloads = [
         pair("Go to Settings, then Security, and choose Reset password."),
         json.dumps(records["converse"]).encode(),
-        logs_subscription(records["titan"], records["error"]),
+        tools.logs_subscription(json.dumps(records["titan"]), json.dumps(records["error"])),
         gzip.compress(json.dumps([json.loads(pair("Happy to help!")), json.loads(pair("Sure."))]).encode()),
     ]
     event, _ = lambda_event(kinesis, payloads)
@@ -128,25 +117,16 @@ def test_pair_validation_says_what_is_wrong():
 
 def test_bad_base64_is_a_problem_of_its_record():
     event = {"Records": [{"kinesis": {"sequenceNumber": "1", "data": "***"}, "eventID": "shard-0:1"}]}
-    items, report = read_kinesis_event(event)
-    assert items[0].calls == [] and "kinesis shard-0:1" in str(report.problems[0])
+    [item] = read_kinesis_event(event)
+    assert item.read.calls == [] and "kinesis shard-0:1" in str(item.read.problems[0])
 
 
 def test_a_scoring_backend_outage_fails_the_batch_for_retry(kinesis, meter_provider, reader, tools,
-                                                            monkeypatch):
-    """The `aws` backend with Bedrock and Comprehend unreachable (a closed port): every score is missing,
-    so Lambda is asked to retry every record rather than lose them."""
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    closed.close()
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
-        monkeypatch.setenv(name, value)
+                                                            unreachable_aws_settings):
+    """Every backend score is missing, so Lambda is asked to retry every record rather than lose them."""
     event, sequences = lambda_event(kinesis, [pair("First answer."), pair("Second answer.")])
-    settings = Settings(backend="aws", aws_region=tools.region, bedrock_endpoint_url=url,
-                        comprehend_endpoint_url=url, backend_timeout_s=1.0)
 
-    result = Pipeline(settings, meter_provider=meter_provider).kinesis_handler(event, None)
+    result = Pipeline(unreachable_aws_settings, meter_provider=meter_provider).kinesis_handler(event, None)
 
     assert result == {"batchItemFailures": [{"itemIdentifier": s} for s in sequences]}
     assert tools.histogram_counts(reader, names.TOXICITY) == {}

@@ -6,7 +6,7 @@ import gzip
 import json
 
 from otel_llm import metrics as names
-from otel_llm.pipelines.replay import main_replay, replay
+from otel_llm.pipelines.replay import format_summary, main_replay, replay
 
 
 def write_logs(folder, records, tools):
@@ -67,3 +67,12 @@ def test_main_replay_prints_a_table_and_fails_on_a_missing_source(tmp_path, reco
     assert main_replay([str(tmp_path / "missing.json.gz"), "--backend", "lexical", "--json"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["scored"] == 0 and "missing.json.gz" in result["unreadable_sources"][0]
+
+
+def test_replay_shows_what_unreachable_backends_could_not_score(tmp_path, records, tools,
+                                                               unreachable_aws_settings):
+    write_logs(tmp_path, records, tools)
+    summary = replay([tmp_path], unreachable_aws_settings)
+    assert summary.scored == 3
+    assert all(m.mean("similarity") is None and m.mean("toxicity") is None for m in summary.models.values())
+    assert "  -  " in format_summary(summary)

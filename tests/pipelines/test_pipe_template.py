@@ -25,7 +25,8 @@ def test_cfn_lint_passes():
 def test_handlers_and_settings_it_names_exist():
     text = TEMPLATE.read_text()
     handlers = re.findall(r"Handler: (\S+)", text)
-    assert handlers == [f"otel_llm.pipelines.handlers.{name}" for name in ("s3_handler", "kinesis_handler")]
+    assert handlers == [f"otel_llm.pipelines.handlers.{name}"
+                        for name in ("s3_handler", "kinesis_handler", "logs_handler")]
     for path in handlers:
         module, _, name = path.rpartition(".")
         assert callable(getattr(importlib.import_module(module), name))

@@ -16,7 +16,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from ..models import SentimentHead, ToxicityHead
+from ..models import SentimentHead, ToxicityHead, clean_text
 from .base import EmbeddingBackend, SentimentResult, ToxicityResult
 
 DIMENSIONS = 2048
@@ -85,4 +85,4 @@ class LexicalToxicity:
         self.head = head or ToxicityHead.load("toxicity-lexical")
 
     def toxicity(self, texts: Sequence[str]) -> list[ToxicityResult]:
-        return self.head.predict(self.embeddings.embed(texts))
+        return self.head.predict(self.embeddings.embed([clean_text(t) for t in texts]))

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import SentimentHead, ToxicityHead
+from ..models import LEXICAL_BLEND, SentimentHead, ToxicityHead, clean_text
 from .base import EmbeddingBackend, SentimentResult, ToxicityResult
+from .lexical import LexicalEmbeddings
 
 logger = logging.getLogger("otel_llm")
 
@@ -135,13 +136,18 @@ class LocalSentiment:
 
 
 class LocalToxicity:
-    """Toxicity from the shipped head on the (shared, usually cached) MiniLM embeddings."""
+    """Toxicity: the MiniLM head on the (shared, usually cached) embeddings, blended with the lexical head,
+    whose character n-grams catch spelled-out slurs and obfuscations the sentence embedding smooths over."""
 
     name = "local"
 
     def __init__(self, embeddings: EmbeddingBackend, head: ToxicityHead | None = None) -> None:
         self.embeddings = embeddings
         self.head = head or ToxicityHead.load("toxicity-minilm")
+        self.lexical_head = ToxicityHead.load("toxicity-lexical")
+        self.lexical = LexicalEmbeddings()
 
     def toxicity(self, texts: Sequence[str]) -> list[ToxicityResult]:
-        return self.head.predict(self.embeddings.embed(texts))
+        cleaned = [clean_text(t) for t in texts]
+        blend = (self.lexical_head, self.lexical.embed(cleaned), LEXICAL_BLEND)
+        return self.head.predict(self.embeddings.embed(cleaned), blend)

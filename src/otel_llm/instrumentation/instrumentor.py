@@ -17,7 +17,7 @@ import wrapt
 from botocore.client import BaseClient
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from ..config import Settings
+from ..config import Settings, logger
 from ..failures import report_failure
 from .profiles import InferenceProfileResolver
 from .telemetry import Telemetry
@@ -25,6 +25,9 @@ from .wrappers import ApiCallWrapper
 
 _PATCHED = "_make_api_call"
 _SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
+# What BaseInstrumentor.instrument() and the distros pass besides settings.
+_INSTRUMENT_KWARGS = frozenset({"settings", "tracer_provider", "meter_provider", "logger_provider",
+                                "skip_dep_check", "raise_exception_on_conflict"})
 
 
 class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -41,10 +44,7 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("botocore >= 1.34, < 2",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        settings = kwargs.get("settings")
-        if not isinstance(settings, Settings):
-            overrides = {k: v for k, v in kwargs.items() if k in _SETTING_NAMES}
-            settings = Settings.from_env(**overrides)
+        settings = _settings(kwargs)
         resolver = None
         if settings.resolve_inference_profiles:
             resolver = InferenceProfileResolver(settings.backend_timeout_s)
@@ -62,6 +62,23 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._resolver is not None:
             self._resolver.stop()
             self._resolver = None
+
+
+def _settings(kwargs: dict[str, Any]) -> Settings:
+    """`settings=` (default: from the environment) with any setting given by name on top.
+
+    Unknown keyword arguments are named in a warning rather than raised: under zero-code a distro
+    may pass its own, and a typo must not stop the application.
+    """
+    overrides = {k: v for k, v in kwargs.items() if k in _SETTING_NAMES}
+    unknown = sorted(set(kwargs) - _SETTING_NAMES - _INSTRUMENT_KWARGS)
+    if unknown:
+        logger.warning("otel-llm: BedrockInstrumentor.instrument() ignores unknown arguments %s; "
+                       "settings are %s", unknown, sorted(_SETTING_NAMES))
+    base = kwargs.get("settings")
+    if isinstance(base, Settings):
+        return dataclasses.replace(base, **overrides) if overrides else base
+    return Settings.from_env(**overrides)
 
 
 def _install_processor(kwargs: dict[str, Any], settings: Settings) -> None:

@@ -62,11 +62,12 @@ def request_attributes(request: ParsedRequest) -> dict[str, Any]:
 
 
 def set_response_attributes(span: Span, response: ParsedResponse) -> None:
-    """Response id, finish reasons and token usage on `span`."""
+    """Response id, finish reasons and token usage on `span` (one `set_attributes` call)."""
+    attributes: dict[str, Any] = {}
     if response.response_id:
-        span.set_attribute(gen_ai.GEN_AI_RESPONSE_ID, response.response_id)
+        attributes[gen_ai.GEN_AI_RESPONSE_ID] = response.response_id
     if response.finish_reasons:
-        span.set_attribute(gen_ai.GEN_AI_RESPONSE_FINISH_REASONS, list(response.finish_reasons))
+        attributes[gen_ai.GEN_AI_RESPONSE_FINISH_REASONS] = response.finish_reasons
     for key, value in (
         (gen_ai.GEN_AI_USAGE_INPUT_TOKENS, response.input_tokens),
         (gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS, response.output_tokens),
@@ -74,7 +75,8 @@ def set_response_attributes(span: Span, response: ParsedResponse) -> None:
         (gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, response.cache_write_tokens),
     ):
         if value is not None:
-            span.set_attribute(key, value)
+            attributes[key] = value
+    span.set_attributes(attributes)
 
 
 def set_content_attributes(span: Span, request: ParsedRequest, response: ParsedResponse | None,

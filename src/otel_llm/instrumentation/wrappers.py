@@ -36,7 +36,7 @@ class ApiCallWrapper:
 
     def __call__(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         try:
-            operation = args[0]
+            operation = args[0] if args else kwargs.get("operation_name")
             if operation not in OPERATIONS or instance.meta.service_model.service_name != SERVICE \
                     or not is_instrumentation_enabled():
                 return wrapped(*args, **kwargs)

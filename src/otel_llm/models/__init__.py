@@ -6,6 +6,8 @@ one output per column of W. `scripts/train_heads.py` writes them; `report.json` 
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,17 @@ import numpy as np
 from ..backends.base import SentimentResult, ToxicityResult
 
 MODELS_DIR = Path(__file__).resolve().parent
+LEXICAL_BLEND = 0.3  # local toxicity = 0.7 x MiniLM head + 0.3 x lexical head (measured: report.json)
+
+_SOCIAL_NOISE = re.compile(r"\bRT\b|@\w+:?|https?://\S+")
+
+
+def clean_text(text: str) -> str:
+    """What the toxicity heads read: HTML entities decoded; retweet marks, @handles and URLs dropped.
+
+    Ordinary prose (most LLM output) comes back unchanged, so its cached embedding is reused.
+    """
+    return _SOCIAL_NOISE.sub(" ", html.unescape(text))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -106,8 +119,13 @@ class ToxicityHead:
     def load(cls, name_or_path: str | Path) -> ToxicityHead:
         return cls(LinearHead.load(name_or_path))
 
-    def predict(self, embeddings: np.ndarray) -> list[ToxicityResult]:
+    def predict(self, embeddings: np.ndarray, blend: tuple[ToxicityHead, np.ndarray, float] | None = None
+                ) -> list[ToxicityResult]:
+        """`blend` = (other head, its features, its weight) mixes a second head's probabilities in."""
         probs = self.head.probabilities(embeddings)
+        if blend is not None:
+            other, features, weight = blend
+            probs = (1 - weight) * probs + weight * other.head.probabilities(features)
         fired = probs >= self.head.thresholds
         return [ToxicityResult(float(row.max()) if row.size else 0.0,
                                tuple(o for o, f in zip(self.head.outputs, hit, strict=True) if f))

@@ -1,14 +1,19 @@
-"""AWS Lambda handlers that score Bedrock invocation logs landing in S3 and prompt/completion records on
-Kinesis, with the same scorer and the same histograms as the in-process span processor.
+"""AWS Lambda handlers that score Amazon Bedrock calls offline, with the same scorer and the same
+histograms as the in-process span processor.
 
-Deploy `otel_llm.pipelines.handlers.s3_handler` (S3 event notifications, directly or through SQS/SNS,
-or EventBridge "Object Created") or `otel_llm.pipelines.handlers.kinesis_handler` (with
-`FunctionResponseTypes: [ReportBatchItemFailures]`). Providers and the scorer are built once per cold
-start; metrics are flushed before each invocation returns, because Lambda freezes after it.
+- `otel_llm.pipelines.handlers.s3_handler`: invocation-log objects landing in S3 (S3 event notifications,
+  directly or through SQS/SNS, or EventBridge "Object Created");
+- `kinesis_handler`: prompt/completion records on Kinesis (with `ReportBatchItemFailures`);
+- `logs_handler`: a CloudWatch Logs subscription of the Bedrock invocation log group.
+
+Providers and the scorer are built once per cold start; metrics are flushed before each invocation
+returns, because Lambda freezes after it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Iterator
@@ -23,8 +28,8 @@ from ..config import Settings
 from ..failures import report_failure
 from ..quality_metrics import OUTCOME_FAILED, QualityRecorder, call_attributes
 from ..record import LLMCall
-from .invocation_log import Batch, Problem, gunzip, read_log_object
-from .kinesis import KinesisItem, read_kinesis_event
+from .invocation_log import Batch, InvalidRecord, Problem, gunzip, read_log_object
+from .kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event
 
 logger = logging.getLogger("otel_llm")
 
@@ -142,10 +147,10 @@ class Pipeline:
                                self.settings.max_content_chars)
 
     # --- scoring ---------------------------------------------------------------------------
-    def score(self, calls: list[LLMCall]) -> list[Any]:
-        """The scores of `calls`, scored in batches. Raises if the scorer raises, or if the scoring backends
-        gave a call none of their scores although every such evaluator samples every call: the scorer
-        reports backend failures and leaves those scores out, and such a call is worth retrying."""
+    def score(self, calls: list[LLMCall], strict: bool = True) -> list[Any]:
+        """The scores of `calls`, scored in batches. Raises if the scorer raises, or (`strict`) if the
+        scoring backends gave a call none of their scores although every such evaluator samples every call:
+        the scorer reports backend failures and leaves those scores out, and such a call is worth retrying."""
         step = max(1, self.settings.batch_size)
         results: list[Any] = []
         for start in range(0, len(calls), step):
@@ -154,7 +159,7 @@ class Pipeline:
             if len(scored) != len(chunk):
                 raise ValueError(f"scorer returned {len(scored)} results for {len(chunk)} calls")
             results.extend(scored)
-        expected = [name for name in BACKEND_SCORES if name in self.settings.evaluators]
+        expected = [name for name in BACKEND_SCORES if strict and name in self.settings.evaluators]
         if expected and all(self.settings.rate_for(name) >= 1.0 for name in expected):
             unscored = sum(1 for scores in results if all(getattr(scores, n, None) is None for n in expected))
             if unscored:
@@ -237,17 +242,37 @@ class Pipeline:
         be scored. Lambda retries from the first of them, so every record after it is reported too (and
         not recorded now: it will be on the retry). Unparseable records are reported and skipped."""
         try:
-            items, report = read_kinesis_event(event, self.fetch_body, self.settings.max_content_chars)
+            items = read_kinesis_event(event, self.fetch_body, self.settings.max_content_chars)
+            _log_problems([problem for item in items for problem in item.read.problems])
             failures = self._score_items(items)
-            _log_problems(report.problems)
         finally:
             self.flush(context)
         return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
 
+    def logs_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """Score a CloudWatch Logs subscription batch of the Bedrock invocation log group, delivered straight
+        to Lambda. Unreadable events are reported and skipped; a scoring failure raises (Lambda retries)."""
+        batch = Batch()
+        try:
+            logs = event.get("awslogs") or {}
+            try:
+                objects = list(payload_objects(base64.b64decode(logs.get("data") or "", validate=True)))
+            except (InvalidRecord, binascii.Error) as exc:
+                batch.problems.append(Problem("cloudwatch logs subscription", f"unreadable: {exc}"))
+                objects = []
+            for where, obj in objects:
+                add_payload_object(batch, obj, "cloudwatch logs" + where, self.fetch_body,
+                                   self.settings.max_content_chars)
+            _log_problems(batch.problems)
+            self.score_and_record(batch.calls)
+        finally:
+            self.flush(context)
+        return _summary(batch)
+
     def _score_items(self, items: list[KinesisItem]) -> list[str]:
         """Sequence numbers to retry: the first item whose scoring failed and every item after it. The
         whole batch is scored at once; only when that fails is it scored item by item, in order."""
-        calls = [call for item in items for call in item.calls]
+        calls = [call for item in items for call in item.read.calls]
         try:
             results = self.score(calls)
         except Exception:
@@ -257,11 +282,11 @@ class Pipeline:
             return []
         for index, item in enumerate(items):
             try:
-                results = self.score(item.calls)
+                results = self.score(item.read.calls)
             except Exception as exc:
-                self._failed(item.calls, exc)
+                self._failed(item.read.calls, exc)
                 return [later.sequence_number for later in items[index:]]
-            self.record(item.calls, results)
+            self.record(item.read.calls, results)
         return []
 
 
@@ -297,3 +322,8 @@ def s3_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def kinesis_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda entry point for a Kinesis stream of prompt/completion pairs or invocation-log records."""
     return _pipeline().kinesis_handler(event, context)
+
+
+def logs_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Lambda entry point for a CloudWatch Logs subscription of the Bedrock invocation log group."""
+    return _pipeline().logs_handler(event, context)

@@ -31,13 +31,13 @@ from ..instrumentation.families import (
     parse_response_body,
     parse_stream_chunk,
 )
+from ..instrumentation.families.invoke import INVOCATION_METRICS
 from ..record import PROVIDER_BEDROCK, LLMCall
 
 SCHEMA_TYPE = "ModelInvocationLog"
 CONVERSE_OPERATIONS = frozenset({"Converse", "ConverseStream"})
 STREAM_OPERATIONS = frozenset({"ConverseStream", "InvokeModelWithResponseStream"})
 GZIP_MAGIC = b"\x1f\x8b"
-INVOCATION_METRICS = "amazon-bedrock-invocationMetrics"
 
 BodyFetcher = Callable[[str], Any]  # an s3:// URI -> the decoded JSON body stored there
 

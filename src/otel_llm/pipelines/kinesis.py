@@ -22,16 +22,13 @@ from ..instrumentation.families import lookup
 from ..record import PROVIDER_BEDROCK, LLMCall
 from .invocation_log import Batch, BodyFetcher, InvalidRecord, Problem, gunzip
 
-PAIR_FIELDS = ("model_id", "prompt", "completion")
-
 
 @dataclass(slots=True)
 class KinesisItem:
-    """The calls one Kinesis record carried, under the id Lambda expects in `batchItemFailures`."""
+    """One Kinesis record: the id Lambda expects in `batchItemFailures`, and what was read from it."""
 
     sequence_number: str
-    location: str
-    calls: list[LLMCall] = field(default_factory=list)
+    read: Batch = field(default_factory=Batch)
 
 
 def call_from_pair(obj: dict[str, Any], max_chars: int | None = None) -> LLMCall:
@@ -95,40 +92,37 @@ def payload_objects(data: bytes) -> Iterator[tuple[str, Any]]:
 
 
 def read_kinesis_event(event: dict[str, Any], fetch_body: BodyFetcher | None = None,
-                       max_chars: int | None = None) -> tuple[list[KinesisItem], Batch]:
-    """The items of a Lambda Kinesis event, and a `Batch` holding problems and skip counts.
-
-    Unparseable records and objects are reported in `Batch.problems` and skipped: retrying cannot fix them.
-    """
-    report = Batch()
+                       max_chars: int | None = None) -> list[KinesisItem]:
+    """The records of a Lambda Kinesis event with the calls each holds. What cannot be read goes to the
+    item's `read.problems`, located by the record's event id: retrying cannot fix it."""
     items: list[KinesisItem] = []
     for record in event.get("Records") or []:
         kinesis = record.get("kinesis") or {}
-        sequence = str(kinesis.get("sequenceNumber", ""))
-        location = f"kinesis {record.get('eventID') or sequence}"
-        item = KinesisItem(sequence, location)
+        item = KinesisItem(str(kinesis.get("sequenceNumber", "")))
         items.append(item)
+        location = f"kinesis {record.get('eventID') or item.sequence_number}"
         try:
-            data = base64.b64decode(kinesis.get("data") or "", validate=True)
-            objects = list(payload_objects(data))
+            objects = list(payload_objects(base64.b64decode(kinesis.get("data") or "", validate=True)))
         except (InvalidRecord, binascii.Error) as exc:
-            report.problems.append(Problem(location, f"unreadable record: {exc}"))
+            item.read.problems.append(Problem(location, f"unreadable record: {exc}"))
             continue
         for where, obj in objects:
-            found = Batch()
-            if isinstance(obj, InvalidRecord):
-                found.problems.append(Problem(location + where, str(obj)))
-            elif isinstance(obj, dict) and "model_id" in obj:
-                try:
-                    found.add(call_from_pair(obj, max_chars))
-                except InvalidRecord as exc:
-                    found.problems.append(Problem(location + where, f"bad prompt/completion pair: {exc}"))
-            elif isinstance(obj, dict) and ("modelId" in obj or "schemaType" in obj):
-                found.add_log_record(obj, location + where, fetch_body, max_chars)
-            else:
-                found.problems.append(Problem(location + where, "neither a prompt/completion pair (model_id, "
-                                              "prompt, completion) nor a Bedrock invocation-log record"))
-            item.calls.extend(found.calls)
-            found.calls.clear()
-            report.extend(found)
-    return items, report
+            add_payload_object(item.read, obj, location + where, fetch_body, max_chars)
+    return items
+
+
+def add_payload_object(batch: Batch, obj: Any, location: str, fetch_body: BodyFetcher | None = None,
+                       max_chars: int | None = None) -> None:
+    """Add one object of a payload (a pair or an invocation-log record) to `batch`, or its problem."""
+    if isinstance(obj, InvalidRecord):
+        batch.problems.append(Problem(location, str(obj)))
+    elif isinstance(obj, dict) and "model_id" in obj:
+        try:
+            batch.add(call_from_pair(obj, max_chars))
+        except InvalidRecord as exc:
+            batch.problems.append(Problem(location, f"bad prompt/completion pair: {exc}"))
+    elif isinstance(obj, dict) and ("modelId" in obj or "schemaType" in obj):
+        batch.add_log_record(obj, location, fetch_body, max_chars)
+    else:
+        batch.problems.append(Problem(location, "neither a prompt/completion pair (model_id, prompt, "
+                                      "completion) nor a Bedrock invocation-log record"))

@@ -15,7 +15,6 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 
 from ..config import Settings
-from ..record import LLMCall
 from .handlers import Pipeline, is_log_object, parse_s3_uri
 from .invocation_log import Batch, Problem, read_log_object
 
@@ -105,14 +104,10 @@ def _score_batch(pipeline: Pipeline, batch: Batch, summary: ReplaySummary) -> No
     summary.problems.extend(batch.problems)
     if not batch.calls:
         return
-    results = pipeline.score(batch.calls)
+    results = pipeline.score(batch.calls, strict=False)  # what the backends could not score shows as "-"
     pipeline.record(batch.calls, results)
     for call, scores in zip(batch.calls, results, strict=True):
-        summary.models.setdefault(_model(call), ModelSummary()).add(scores)
-
-
-def _model(call: LLMCall) -> str:
-    return call.model_id or "unknown"
+        summary.models.setdefault(call.model_id or "unknown", ModelSummary()).add(scores)
 
 
 def _read_source(pipeline: Pipeline, source: str, fetch_bodies_for_files: bool) -> Iterator[Batch]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends.base import EmbeddingBackend
-from ..models import MODELS_DIR, LinearHead, SentimentHead, vader_compound
+from ..models import LEXICAL_BLEND, MODELS_DIR, LinearHead, SentimentHead, clean_text, vader_compound
 from .crossval import Measure, accuracy, choose_c, fit_predict_logistic, roc_auc, spearman, stratified_folds
 from .data import NEUTRAL_BAND, find_data_dir, load_sentiment, load_stsb, load_toxicity
 from .features import embed_cached
@@ -26,17 +26,20 @@ FOLDS = 5
 SEED = 0
 
 
-def _folds_measure(name: str, metric: str, y: np.ndarray,
-                   scores: Callable[[np.ndarray, np.ndarray], np.ndarray],
+def _folds_measure(name: str, metric: str, y: np.ndarray, scores: np.ndarray,
                    measure: Callable[[np.ndarray, np.ndarray], float], note: str = "") -> Measure:
-    """Stratified 5-fold CV: `scores(train_idx, test_idx)` gives test scores, `measure` grades each fold."""
-    values = [measure(y[test], scores(train, test)) for train, test in stratified_folds(y, FOLDS, SEED)]
+    """`measure(y, scores)` on each of the stratified 5 test folds."""
+    values = [measure(y[test], scores[test]) for _, test in stratified_folds(y, FOLDS, SEED)]
     return Measure(name, metric, tuple(values), note)
 
 
-def _head_scores(x: np.ndarray, y: np.ndarray, balanced: bool = False):
+def out_of_fold(x: np.ndarray, y: np.ndarray, balanced: bool = False) -> np.ndarray:
+    """P(y=1) for every row from a head (C by inner CV) trained on the other 4 of the 5 folds."""
     fit_predict = fit_predict_logistic(balanced)
-    return lambda train, test: fit_predict(x[train], y[train], x[test])
+    scores = np.zeros(len(y))
+    for train, test in stratified_folds(y, FOLDS, SEED):
+        scores[test] = fit_predict(x[train], y[train], x[test])
+    return scores
 
 
 def _binary_accuracy(y: np.ndarray, p: np.ndarray) -> float:
@@ -72,11 +75,10 @@ def measure_sentiment(embeddings: EmbeddingBackend, data_dir: Path, with_vader: 
     if with_vader:
         vader = vader_compound([data.texts[i] for i in keep])
         candidates[f"{embeddings.name}+vader head"] = np.hstack([vectors, vader[:, None]])
-        measures.append(_folds_measure("vader compound > 0", "accuracy, 5-fold", y,
-                                       lambda _, test: (vader[test] > 0).astype(float), _binary_accuracy,
-                                       "no training: same test folds"))
+        measures.append(_folds_measure("vader compound > 0", "accuracy, 5-fold", y, (vader > 0).astype(float),
+                                       _binary_accuracy, "no training: same test folds"))
     for name, x in candidates.items():
-        measures.append(_folds_measure(name, "accuracy, 5-fold", y, _head_scores(x, y), _binary_accuracy,
+        measures.append(_folds_measure(name, "accuracy, 5-fold", y, out_of_fold(x, y), _binary_accuracy,
                                        "C by inner 3-fold CV"))
     fit_predict = fit_predict_logistic()
     for source, target in (("tweets", "nyt"), ("nyt", "tweets")):
@@ -91,19 +93,36 @@ def measure_sentiment(embeddings: EmbeddingBackend, data_dir: Path, with_vader: 
     return measures
 
 
-def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path) -> list[Measure]:
-    """ROC AUC of toxic (Davidson class 0 or 1) vs. neither, and of hate speech vs. the rest, by 5-fold CV."""
+def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path,
+                     partner: EmbeddingBackend | None = None) -> list[Measure]:
+    """ROC AUC of toxic (Davidson class 0 or 1) vs. neither, and of hate speech vs. the rest, by 5-fold CV.
+
+    With a `partner` (the lexical vectors), also the shipped blend: (1 - w) * own head + w * partner's head.
+    """
     data = load_toxicity(data_dir)
-    x = embed_cached(embeddings, data.texts)
+    texts = [clean_text(t) for t in data.texts]
+    x = embed_cached(embeddings, texts)
     toxic, hate = data.toxic, data.hate
-    return [
-        _folds_measure(f"{embeddings.name} head", "toxic ROC AUC, 5-fold", toxic, _head_scores(x, toxic),
-                       roc_auc, "C by inner 3-fold CV"),
-        _folds_measure(f"{embeddings.name} head, balanced", "toxic ROC AUC, 5-fold", toxic,
-                       _head_scores(x, toxic, balanced=True), roc_auc, "class weights n/(2*count)"),
-        _folds_measure(f"{embeddings.name} head, balanced", "hate_speech ROC AUC, 5-fold", hate,
-                       _head_scores(x, hate, balanced=True), roc_auc, "115 hate-speech rows only"),
+    name = f"{embeddings.name} head"
+    toxic_scores = out_of_fold(x, toxic, balanced=True)
+    hate_scores = out_of_fold(x, hate, balanced=True)
+    measures = [
+        _folds_measure(name, "toxic ROC AUC, 5-fold", toxic, out_of_fold(x, toxic), roc_auc,
+                       "C by inner 3-fold CV"),
+        _folds_measure(f"{name}, balanced", "toxic ROC AUC, 5-fold", toxic, toxic_scores, roc_auc,
+                       "class weights n/(2*count)"),
     ]
+    if partner is not None:
+        w = LEXICAL_BLEND
+        xp = embed_cached(partner, texts)
+        toxic_scores = (1 - w) * toxic_scores + w * out_of_fold(xp, toxic, balanced=True)
+        hate_scores = (1 - w) * hate_scores + w * out_of_fold(xp, hate, balanced=True)
+        name = f"{name} + {w} x {partner.name} head, balanced"
+        measures.append(_folds_measure(name, "toxic ROC AUC, 5-fold", toxic, toxic_scores, roc_auc,
+                                       "blend weight chosen from {0.3, 0.5} on these folds"))
+    measures.append(_folds_measure(name, "hate_speech ROC AUC, 5-fold", hate, hate_scores, roc_auc,
+                                   "115 hate-speech rows only"))
+    return measures
 
 
 def _neutral_band(head: LinearHead, features: np.ndarray, ratings: np.ndarray) -> float:
@@ -133,17 +152,17 @@ def train_sentiment_head(embeddings: EmbeddingBackend, data_dir: Path,
 def train_toxicity_head(embeddings: EmbeddingBackend, data_dir: Path) -> tuple[LinearHead, float]:
     """Two outputs, `toxic` and `hate_speech`, class-balanced; C by inner CV on the toxic target."""
     data = load_toxicity(data_dir)
-    x = embed_cached(embeddings, data.texts)
+    x = embed_cached(embeddings, [clean_text(t) for t in data.texts])
     c = choose_c(x, data.toxic, balanced=True)
     return train_head(x, {"toxic": data.toxic, "hate_speech": data.hate}, c=c, balanced=True), c
 
 
-def measure_backend(embeddings: EmbeddingBackend, data_dir: Path | None = None,
-                    with_vader: bool = True) -> list[Measure]:
+def measure_backend(embeddings: EmbeddingBackend, data_dir: Path | None = None, with_vader: bool = True,
+                    partner: EmbeddingBackend | None = None) -> list[Measure]:
     """Every measure of one embedding backend: similarity, sentiment candidates, toxicity."""
     data_dir = find_data_dir(data_dir)
     return [measure_similarity(embeddings, data_dir), *measure_sentiment(embeddings, data_dir, with_vader),
-            *measure_toxicity(embeddings, data_dir)]
+            *measure_toxicity(embeddings, data_dir, partner)]
 
 
 def format_table(measures: list[Measure]) -> str:
