@@ -3,7 +3,9 @@ refusal model's training (`scripts/train_refusal.py` writes `models/refusal-*.np
 
 Refusal is measured the way the product is used, on completions of models it was not trained on: fit on
 one model's XSTest completions, test on the other's (both ways), plus stratified 5-fold CV on the union.
-Thresholds are tuned on the training side only.
+Thresholds are tuned on the training side only. XSTest holds no ordinary answers to ordinary questions,
+so every fit also sees a fixed sample of ordinary sentences (STS-B and NYT snippets) as non-refusals, and
+the rest of those sentences (and the tweets) measure how often ordinary text is flagged.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .training.logistic import train_head
 XSTEST = {"gpt4": ("refusal-xstest-gpt4.csv", "openai"), "llama2": ("refusal-xstest-llama2orig.csv", "meta")}
 REFUSAL_LABELS = ("2_full_refusal", "3_partial_refusal")
 FOLDS, SEED = 5, 0
+ORDINARY_TRAINING = 300  # ordinary sentences added to every fit as non-refusals
 EMBEDDING_KIND, FUZZY_KIND = "phrase-embedding+fuzzy", "fuzzy"
 
 
@@ -56,7 +59,31 @@ def load_xstest(data_dir: Path) -> list[RefusalSet]:
     return sets
 
 
-def refusal_features(data: RefusalSet, phrase_sets: PhraseSets, embeddings: EmbeddingBackend | None) -> np.ndarray:
+@dataclass(frozen=True)
+class Ordinary:
+    """Ordinary sentences (not refusals): a training sample and the held-out rest, featurised per family."""
+
+    training: dict[str, np.ndarray]
+    held_out: dict[str, np.ndarray]
+
+
+def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
+    """(training sample, held-out rest) of the STS-B and NYT sentences, and the tweets (held out too)."""
+    from .training.data import load_sentiment, load_stsb
+
+    stsb, sentiment = load_stsb(data_dir), load_sentiment(data_dir)
+    by_domain = {"nyt": [], "tweets": []}
+    for text, domain in zip(sentiment.texts, sentiment.domains, strict=True):
+        by_domain[str(domain)].append(text)
+    prose = list(dict.fromkeys(stsb.first + stsb.second + by_domain["nyt"]))
+    order = np.random.default_rng(SEED).permutation(len(prose))
+    tweets = by_domain["tweets"]
+    return ([prose[i] for i in order[:ORDINARY_TRAINING]],
+            [prose[i] for i in order[ORDINARY_TRAINING:]] + tweets)
+
+
+def refusal_features(data: RefusalSet, phrase_sets: PhraseSets,
+                     embeddings: EmbeddingBackend | None) -> np.ndarray:
     """The evaluator's features for every completion (embedding ones only when `embeddings` is given)."""
     phrases = phrases_for(phrase_sets, data.family)
     fuzzy = fuzzy_features(data.completions, phrases)
@@ -83,34 +110,47 @@ def best_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(candidates[int(np.argmax(scores))])
 
 
-def fit_refusal(x: np.ndarray, y: np.ndarray, kind: str) -> LinearHead:
-    """Standardised logistic combination (C by inner CV) and its F1-best threshold, on training rows only."""
+def fit_refusal(x: np.ndarray, y: np.ndarray, kind: str, ordinary: np.ndarray | None = None) -> LinearHead:
+    """Standardised logistic combination (C by inner CV) and its F1-best threshold, on training rows only
+    (plus the `ordinary` rows as non-refusals)."""
+    if ordinary is not None:
+        x, y = np.vstack([x, ordinary]), np.concatenate([y, np.zeros(len(ordinary), dtype=y.dtype)])
     head = train_head(x, {"refusal": y}, c=choose_c(x, y), features=kind)
     threshold = best_threshold(head.probabilities(x)[:, 0], y)
-    return LinearHead(head.outputs, head.weights, head.bias, head.mean, head.scale, np.array([threshold]), kind)
+    return LinearHead(head.outputs, head.weights, head.bias, head.mean, head.scale, np.array([threshold]),
+                      kind)
 
 
 def _f1_of(head: LinearHead, x: np.ndarray, y: np.ndarray) -> float:
     return f1_score(y, head.probabilities(x)[:, 0] >= head.thresholds[0])
 
 
+def _union_ordinary(ordinary: Ordinary, sets: Sequence[RefusalSet]) -> np.ndarray:
+    """The ordinary training rows, each featurised against one set's family in turn."""
+    return np.vstack([ordinary.training[s.family][k::len(sets)] for k, s in enumerate(sets)])
+
+
 def measure_refusal_candidate(name: str, kind: str, features: dict[str, np.ndarray],
-                              sets: Sequence[RefusalSet]) -> list[Measure]:
-    """Cross-model hold-out both ways and stratified 5-fold CV on the union (strata: label x model)."""
+                              sets: Sequence[RefusalSet], ordinary: Ordinary) -> list[Measure]:
+    """Cross-model hold-out both ways (F1 and the share of held-out ordinary sentences flagged) and
+    stratified 5-fold CV on the union (strata: label x model)."""
     measures = []
     for train, test in ((sets[0], sets[1]), (sets[1], sets[0])):
-        head = fit_refusal(features[train.name], train.labels, kind)
+        head = fit_refusal(features[train.name], train.labels, kind, ordinary.training[train.family])
+        flagged = np.mean(head.probabilities(ordinary.held_out[test.family])[:, 0] >= head.thresholds[0])
         measures.append(Measure(name, f"F1, {train.name}->{test.name}",
                                 (_f1_of(head, features[test.name], test.labels),),
-                                f"trained on {train.name}, threshold {head.thresholds[0]:.2f}"))
+                                f"trained on {train.name}; threshold {head.thresholds[0]:.2f}; "
+                                f"flags {100 * flagged:.1f}% of held-out ordinary sentences"))
     x = np.vstack([features[s.name] for s in sets])
     y = np.concatenate([s.labels for s in sets])
     strata = np.concatenate([s.labels * len(sets) + k for k, s in enumerate(sets)])
     folds = []
     for train_rows, test_rows in stratified_folds(strata, FOLDS, SEED):
-        head = fit_refusal(x[train_rows], y[train_rows], kind)
+        head = fit_refusal(x[train_rows], y[train_rows], kind, _union_ordinary(ordinary, sets))
         folds.append(_f1_of(head, x[test_rows], y[test_rows]))
-    measures.append(Measure(name, "F1, 5-fold CV on both", tuple(folds), "threshold tuned in each training fold"))
+    measures.append(Measure(name, "F1, 5-fold CV on both", tuple(folds),
+                            "threshold tuned in each training fold"))
     return measures
 
 
@@ -122,35 +162,45 @@ def phrase_cosine_baseline(features: dict[str, np.ndarray], sets: Sequence[Refus
                    "no training")
 
 
-def refusal_feature_sets(data_dir: Path, embeddings: EmbeddingBackend | None):
+def _featurise(data_dir: Path, embeddings: EmbeddingBackend | None):
+    """XSTest sets, their features by set name, and the ordinary sentences' features by family."""
     sets = load_xstest(data_dir)
     phrase_sets = load_phrase_sets()
-    fuzzy = {s.name: refusal_features(s, phrase_sets, None) for s in sets}
-    full = {s.name: refusal_features(s, phrase_sets, embeddings) for s in sets} if embeddings else None
-    return sets, fuzzy, full
+    features = {s.name: refusal_features(s, phrase_sets, embeddings) for s in sets}
+    training, held_out = ordinary_sentences(data_dir)
+    families = {s.family for s in sets}
+    ordinary = Ordinary(
+        {f: refusal_features(RefusalSet("ordinary", f, training, np.zeros(0)), phrase_sets, embeddings)
+         for f in families},
+        {f: refusal_features(RefusalSet("ordinary", f, held_out, np.zeros(0)), phrase_sets, embeddings)
+         for f in families})
+    return sets, features, ordinary
 
 
 def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | None) -> list[Measure]:
-    sets, fuzzy, full = refusal_feature_sets(data_dir, embeddings)
+    """Phrase cosines + fuzzy (with `embeddings`), fuzzy match only, and the naive baseline."""
     measures = []
-    if full is not None:
-        measures.append(phrase_cosine_baseline(full, sets))
-        measures += measure_refusal_candidate(f"{embeddings.name} phrase cosines + fuzzy", EMBEDDING_KIND, full, sets)
-    measures += measure_refusal_candidate("fuzzy match only", FUZZY_KIND, fuzzy, sets)
-    return measures
+    if embeddings is not None:
+        sets, features, ordinary = _featurise(data_dir, embeddings)
+        measures.append(phrase_cosine_baseline(features, sets))
+        measures += measure_refusal_candidate(f"{embeddings.name} phrase cosines + fuzzy", EMBEDDING_KIND,
+                                              features, sets, ordinary)
+    sets, features, ordinary = _featurise(data_dir, None)
+    return measures + measure_refusal_candidate("fuzzy match only", FUZZY_KIND, features, sets, ordinary)
 
 
 def train_refusal_models(data_dir: Path, embeddings: EmbeddingBackend, out_dir: Path = MODELS_DIR) -> dict:
     """Fit the shipped refusal models on both sets, write them as .npz, and return what was written."""
-    sets, fuzzy, full = refusal_feature_sets(data_dir, embeddings)
-    y = np.concatenate([s.labels for s in sets])
     written = {}
-    for name, kind, features, columns in (("refusal-minilm", EMBEDDING_KIND, full, EMBEDDING_FEATURES),
-                                          ("refusal-fuzzy", FUZZY_KIND, fuzzy, FUZZY_FEATURES)):
-        head = fit_refusal(np.vstack([features[s.name] for s in sets]), y, kind)
+    for name, kind, backend, columns in (("refusal-minilm", EMBEDDING_KIND, embeddings, EMBEDDING_FEATURES),
+                                         ("refusal-fuzzy", FUZZY_KIND, None, FUZZY_FEATURES)):
+        sets, features, ordinary = _featurise(data_dir, backend)
+        x, y = np.vstack([features[s.name] for s in sets]), np.concatenate([s.labels for s in sets])
+        head = fit_refusal(x, y, kind, _union_ordinary(ordinary, sets))
         head.save(out_dir / f"{name}.npz")
         written[name] = {"features": list(columns), "weights": head.weights[0].round(4).tolist(),
-                         "bias": round(float(head.bias[0]), 4), "threshold": round(float(head.thresholds[0]), 4)}
+                         "bias": round(float(head.bias[0]), 4),
+                         "threshold": round(float(head.thresholds[0]), 4)}
     return written
 
 
@@ -179,7 +229,7 @@ def main_evaluate(argv: Sequence[str] | None = None) -> int:
     """`otel-llm evaluate [--data DIR] [--json] [--refusal-only]`: print the accuracy table."""
     parser = argparse.ArgumentParser(prog="otel-llm evaluate",
                                      description="Measure the local backend on the public labelled data.")
-    parser.add_argument("--data", help="folder of the labelled data (default: $OTEL_LLM_DATA_DIR or shared/data)")
+    parser.add_argument("--data", help="labelled-data folder (default: $OTEL_LLM_DATA_DIR or shared/data)")
     parser.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     parser.add_argument("--refusal-only", action="store_true", help="measure the refusal model only (faster)")
     args = parser.parse_args(argv)

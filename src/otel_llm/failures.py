@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -16,11 +17,16 @@ _lock = threading.Lock()
 _counter = None
 
 
-def _errors_counter():
+def count_to(meter_provider: metrics.MeterProvider | None) -> None:
+    """Count failures on `meter_provider` (the one `install()` was given) instead of the global one."""
     global _counter
+    meter = (meter_provider or metrics.get_meter_provider()).get_meter("otel_llm")
+    _counter = meter.create_counter(names.SDK_ERRORS, unit="{error}", description="Failures inside otel-llm")
+
+
+def _errors_counter():
     if _counter is None:
-        meter = metrics.get_meter("otel_llm")
-        _counter = meter.create_counter(names.SDK_ERRORS, unit="{error}", description="Failures inside otel-llm")
+        count_to(None)
     return _counter
 
 
@@ -33,7 +39,5 @@ def report_failure(component: str, exc: BaseException) -> None:
     if first:
         logger.warning("otel-llm: %s failed; the application's call is unaffected (logged once)",
                        component, exc_info=exc)
-    try:
+    with contextlib.suppress(Exception):  # the counter itself must never be what breaks a call
         _errors_counter().add(1, {names.ATTR_COMPONENT: component, names.ATTR_ERROR_TYPE: key[1]})
-    except Exception:  # the counter itself must never be the thing that breaks a call
-        pass

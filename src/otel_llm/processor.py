@@ -18,7 +18,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from . import sidechannel
+from . import failures, sidechannel
 from .config import Settings
 from .failures import report_failure
 from .quality_metrics import OUTCOME_DROPPED, OUTCOME_FAILED, QualityRecorder, call_attributes
@@ -246,5 +246,7 @@ def install(tracer_provider: Any = None, meter_provider: MeterProvider | None = 
             return existing
         processor = LLMMetricsSpanProcessor(settings=settings, meter_provider=meter_provider)
         provider.add_span_processor(processor)
+        if meter_provider is not None:
+            failures.count_to(meter_provider)
         _installed[provider] = processor
     return processor

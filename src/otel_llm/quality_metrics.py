@@ -31,8 +31,12 @@ _SCORE_HISTOGRAMS = (
 
 
 def call_attributes(call: LLMCall, backend: str | None = None) -> dict[str, str]:
-    """The only attributes quality instruments carry: model, operation, provider (and backend)."""
-    attrs = {names.ATTR_MODEL: call.model_id or "unknown", names.ATTR_OPERATION: call.operation,
+    """The only attributes quality instruments carry: model, operation, provider (and backend).
+
+    The model is the one the application asked for, as on the call metrics, so both join on one dimension.
+    """
+    model = call.request_model or call.model_id or "unknown"
+    attrs = {names.ATTR_MODEL: model, names.ATTR_OPERATION: call.operation,
              names.ATTR_PROVIDER: call.provider}
     if backend:
         attrs[names.ATTR_BACKEND] = backend

@@ -99,11 +99,11 @@ class Scorer:
 
     def _run(self, evaluator: Evaluator, calls: list[LLMCall], scores: list[Scores],
              vectors: dict[str, np.ndarray]) -> None:
-        """Evaluate the batch; if that fails, each record alone, so one bad record costs only its own score."""
+        """Evaluate the batch; if that fails, each record alone: one bad record costs only its own score."""
         try:
             outputs = list(evaluator.evaluate(self._batch(calls, vectors)))
             if len(outputs) != len(calls):
-                raise ValueError(f"evaluator {evaluator.name!r} returned {len(outputs)} results for {len(calls)}")
+                raise ValueError(f"{evaluator.name!r} returned {len(outputs)} results for {len(calls)} calls")
         except Exception as exc:
             if len(calls) == 1:
                 report_failure(f"evaluator {evaluator.name}", exc)

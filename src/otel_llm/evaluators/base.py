@@ -49,7 +49,7 @@ class Evaluator(ABC):
     name: str = ""
 
     def texts_to_embed(self, call: LLMCall, batch: Batch) -> Iterable[str]:
-        """Texts whose embeddings `evaluate` will read through `batch.embed` (embedded with everyone else's)."""
+        """Texts `evaluate` will embed through `batch.embed` (embedded together with everyone else's)."""
         return ()
 
     @abstractmethod

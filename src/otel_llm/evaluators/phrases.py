@@ -47,7 +47,8 @@ def load_phrase_sets(extra_file: str | Path | None = None) -> PhraseSets:
     if extra_file:
         path = Path(extra_file)
         if not path.is_file():
-            raise FileNotFoundError(f"refusal phrases file {str(path)!r} (OTEL_LLM_REFUSAL_PHRASES_FILE) not found")
+            raise FileNotFoundError(
+                f"refusal phrases file {str(path)!r} (OTEL_LLM_REFUSAL_PHRASES_FILE) not found")
         for family, items in parse_phrases(path.read_text(encoding="utf-8").splitlines(), str(path)).items():
             sets[family] = tuple(dict.fromkeys(sets.get(family, ()) + items))
     return sets

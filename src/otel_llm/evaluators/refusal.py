@@ -44,11 +44,12 @@ class RefusalResult:
 
 def opening(text: str) -> str:
     """The first sentences of a completion, where a refusal usually is."""
-    return " ".join(_SENTENCE_END.split(text.strip(), maxsplit=OPENING_SENTENCES)[:OPENING_SENTENCES])[:OPENING_CHARS]
+    sentences = _SENTENCE_END.split(text.strip(), maxsplit=OPENING_SENTENCES)
+    return " ".join(sentences[:OPENING_SENTENCES])[:OPENING_CHARS]
 
 
 def fuzzy_features(completions: Sequence[str], phrases: Sequence[str]) -> np.ndarray:
-    """(n, 2): best partial_ratio and token_set_ratio of each completion's opening against the phrases, in [0, 1]."""
+    """(n, 2): best partial_ratio and token_set_ratio of each completion's start vs the phrases, in [0, 1]."""
     starts = [c.strip()[:FUZZY_CHARS].lower() for c in completions]
     lowered = [p.lower() for p in phrases]
     partial = process.cdist(starts, lowered, scorer=fuzz.partial_ratio, dtype=np.float32)
@@ -120,9 +121,8 @@ class RefusalEvaluator(Evaluator):
         features = fuzzy_features(completions, phrases)
         if model.features == "phrase-embedding+fuzzy":
             vectors = batch.embed([*completions, *(opening(c) for c in completions)])
-            n = len(completions)
-            features = np.hstack([embedding_features(vectors[:n], vectors[n:], self.phrase_embeddings(family, batch)),
-                                  features])
+            n, phrase_vectors = len(completions), self.phrase_embeddings(family, batch)
+            features = np.hstack([embedding_features(vectors[:n], vectors[n:], phrase_vectors), features])
         return model.probabilities(features)[:, 0]
 
     def phrase_embeddings(self, family: str, batch: Batch) -> np.ndarray:

@@ -35,7 +35,7 @@ def check_evaluator(candidate: object) -> Evaluator:
         raise TypeError(f"{candidate!r} is not an otel_llm.evaluators.Evaluator")
     name = candidate.name
     if not isinstance(name, str) or not name.replace("_", "").replace(".", "").isalnum():
-        raise ValueError(f"evaluator name {name!r}: use letters, digits, '_' and '.' (it names otel_llm.<name>)")
+        raise ValueError(f"evaluator name {name!r}: use letters, digits, '_' and '.' (it names a metric)")
     if name in BUILTIN:
         raise ValueError(f"evaluator name {name!r} is taken by a built-in evaluator")
     return candidate
