@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -16,31 +17,33 @@ def _demo(args: argparse.Namespace) -> int:
 def _emulator(args: argparse.Namespace) -> int:
     from .testing import serve
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(args.host, args.port)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _evaluate(argv: list[str]) -> int:
     from .evaluation import main_evaluate
 
-    return main_evaluate(args.rest)
+    return main_evaluate(argv)
 
 
-def _replay(args: argparse.Namespace) -> int:
+def _replay(argv: list[str]) -> int:
     from .pipelines.replay import main_replay
 
-    return main_replay(args.rest)
+    return main_replay(argv)
+
+
+# Subcommands that parse their own arguments (and answer their own --help).
+PASSTHROUGH = {"evaluate": _evaluate, "replay": _replay}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otel-llm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run a mixed Bedrock workload against the local emulator and print metrics")
-    demo.add_argument("--otlp", metavar="URL", help="also send traces and metrics over OTLP/HTTP to this collector")
+    demo = sub.add_parser("demo", help="a Bedrock workload against the local emulator, then its metrics")
+    demo.add_argument("--otlp", metavar="URL", help="also send traces and metrics over OTLP/HTTP to this URL")
     demo.add_argument("--calls", type=int, default=48, help="number of Bedrock calls in the workload")
     demo.set_defaults(func=_demo)
 
@@ -49,17 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=4599)
     emu.set_defaults(func=_emulator)
 
-    ev = sub.add_parser("evaluate", help="measure the local evaluators on the labelled data", add_help=False)
-    ev.add_argument("rest", nargs=argparse.REMAINDER)
-    ev.set_defaults(func=_evaluate)
-
-    rp = sub.add_parser("replay", help="score Bedrock invocation logs from files or S3", add_help=False)
-    rp.add_argument("rest", nargs=argparse.REMAINDER)
-    rp.set_defaults(func=_replay)
+    sub.add_parser("evaluate", help="measure the local evaluators on the labelled data (see evaluate --help)")
+    sub.add_parser("replay", help="score Bedrock invocation logs from files or S3 (see replay --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASSTHROUGH:
+        return int(PASSTHROUGH[argv[0]](argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

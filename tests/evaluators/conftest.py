@@ -37,8 +37,9 @@ def counting_embeddings() -> CountingEmbeddings:
 
 @pytest.fixture(scope="session")
 def local_backends(counting_embeddings) -> Backends:
-    return Backends(counting_embeddings, LocalSentiment(counting_embeddings), LocalToxicity(counting_embeddings),
-                    "local")
+    return Backends(
+        counting_embeddings, LocalSentiment(counting_embeddings), LocalToxicity(counting_embeddings), "local"
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A fifth evaluator: by argument and through the `otel_llm.evaluators` entry point (real importlib.metadata)."""
+"""A fifth evaluator: by argument and through the `otel_llm.evaluators` entry point (real metadata)."""
 
 from __future__ import annotations
 
@@ -48,8 +48,12 @@ class UsesEmbeddings(Evaluator):
 
 def test_custom_evaluator_by_argument_lands_in_extra(make_scorer):
     scorer = make_scorer(extra=[QuestionAnswered()])
-    scores = scorer.score_many([LLMCall("m", prompt="red apples", completion="red apples are sweet"),
-                                LLMCall("m", prompt="", completion="anything")])
+    scores = scorer.score_many(
+        [
+            LLMCall("m", prompt="red apples", completion="red apples are sweet"),
+            LLMCall("m", prompt="", completion="anything"),
+        ]
+    )
     assert scores[0].extra == {"word_overlap": 1.0}
     assert scores[1].extra == {}
     assert scores[0].similarity is not None  # the built-ins still run
@@ -70,7 +74,7 @@ def test_custom_score_outside_the_unit_interval_is_dropped_and_reported(make_sco
 
 
 def test_bad_custom_evaluators_are_refused_clearly(make_scorer):
-    with pytest.raises(TypeError, match="not an otel_llm.evaluators.Evaluator"):
+    with pytest.raises(TypeError, match=r"not an otel_llm\.evaluators\.Evaluator"):
         make_scorer(extra=[lambda batch: []])
     clash = QuestionAnswered()
     clash.name = "toxicity"
@@ -81,23 +85,24 @@ def test_bad_custom_evaluators_are_refused_clearly(make_scorer):
 @pytest.fixture
 def plugin_dir(tmp_path, monkeypatch):
     """An installed distribution made by hand: a module and a dist-info naming it in the entry-point group."""
-    (tmp_path / "otel_llm_test_plugin.py").write_text(textwrap.dedent("""
+    (tmp_path / "otel_llm_test_plugin.py").write_text(
+        textwrap.dedent("""
         from otel_llm.evaluators import Evaluator
 
         class Shouting(Evaluator):
             name = "shouting"
 
             def evaluate(self, batch):
-                return [sum(ch.isupper() for ch in c.completion) / max(1, len(c.completion)) for c in batch.calls]
-
-        def broken():
-            raise RuntimeError("this plugin cannot load")
-        """))
+                texts = [c.completion for c in batch.calls]
+                return [sum(ch.isupper() for ch in t) / max(1, len(t)) for t in texts]
+        """)
+    )
     info = tmp_path / "otel_llm_test_plugin-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: otel-llm-test-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\nshouting = otel_llm_test_plugin:Shouting\n")
+        f"[{ENTRY_POINT_GROUP}]\nshouting = otel_llm_test_plugin:Shouting\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield info
 
@@ -112,6 +117,8 @@ def test_entry_point_evaluator_is_found_and_recorded(plugin_dir, make_scorer):
 
 def test_broken_entry_point_is_reported_and_skipped(plugin_dir):
     (plugin_dir / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\nshouting = otel_llm_test_plugin:Shouting\nbroken = otel_llm_test_plugin:missing\n")
+        f"[{ENTRY_POINT_GROUP}]\nshouting = otel_llm_test_plugin:Shouting\n"
+        "broken = otel_llm_test_plugin:missing\n"
+    )
     importlib.invalidate_caches()
     assert [e.name for e in entry_point_evaluators()] == ["shouting"]

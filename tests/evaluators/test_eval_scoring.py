@@ -9,51 +9,76 @@ import pytest
 from otel_llm.record import SIGNAL_GUARDRAIL, SIGNAL_MODEL_REFUSAL, LLMCall
 
 BREAD_PROMPT = "How do I bake a simple loaf of bread at home?"
-BREAD_ANSWER = ("Mix 500 g of flour, 350 ml of warm water, a packet of yeast and a teaspoon of salt. Knead for ten "
-                "minutes, let the dough rise for an hour, shape it, then bake at 220 C for about 30 minutes.")
-UNRELATED = "The stock market closed slightly higher on Tuesday as investors awaited the central bank decision."
+BREAD_ANSWER = (
+    "Mix 500 g of flour, 350 ml of warm water, a packet of yeast and a teaspoon of salt. Knead for ten "
+    "minutes, let the dough rise for an hour, shape it, then bake at 220 C for about 30 minutes."
+)
+UNRELATED = (
+    "The stock market closed slightly higher on Tuesday as investors awaited the central bank decision."
+)
 REFUSAL = "I'm sorry, but I can't help with that request."
 
 
-def call(prompt: str, completion: str, model_id: str = "anthropic.claude-3-haiku-20240307-v1:0", **kw) -> LLMCall:
+def call(
+    prompt: str, completion: str, model_id: str = "anthropic.claude-3-haiku-20240307-v1:0", **kw
+) -> LLMCall:
     return LLMCall(model_id=model_id, prompt=prompt, completion=completion, **kw)
 
 
 def test_stock_refusal_is_refused_and_a_plain_answer_is_not(make_scorer):
-    refused, answered = make_scorer().score_many([call(BREAD_PROMPT, REFUSAL), call(BREAD_PROMPT, BREAD_ANSWER)])
+    refused, answered = make_scorer().score_many(
+        [call(BREAD_PROMPT, REFUSAL), call(BREAD_PROMPT, BREAD_ANSWER)]
+    )
     assert refused.refused is True and refused.refusal_source == "classifier"
     assert answered.refused is False
     assert refused.refusal > answered.refusal
 
 
-@pytest.mark.parametrize("model_id, text", [
-    ("meta.llama3-70b-instruct-v1:0", "I cannot fulfill your request. I'm just an AI, and providing that "
-                                      "information would go against my guidelines."),
-    ("us.amazon.nova-pro-v1:0", "Sorry, I am unable to assist you with this request."),
-    ("mistral.mistral-large-2402-v1:0", "I'm sorry, but I cannot assist with that request as it may cause harm."),
-])
+@pytest.mark.parametrize(
+    "model_id, text",
+    [
+        (
+            "meta.llama3-70b-instruct-v1:0",
+            "I cannot fulfill your request. I'm just an AI, and providing that "
+            "information would go against my guidelines.",
+        ),
+        ("us.amazon.nova-pro-v1:0", "Sorry, I am unable to assist you with this request."),
+        (
+            "mistral.mistral-large-2402-v1:0",
+            "I'm sorry, but I cannot assist with that request as it may cause harm.",
+        ),
+    ],
+)
 def test_family_styled_refusals_are_refused(make_scorer, model_id, text):
     assert make_scorer().score_many([call("Tell me how to pick a lock", text, model_id)])[0].refused is True
 
 
 def test_relevant_answer_is_more_similar_than_an_unrelated_one(make_scorer):
-    relevant, unrelated = make_scorer().score_many([call(BREAD_PROMPT, BREAD_ANSWER), call(BREAD_PROMPT, UNRELATED)])
+    relevant, unrelated = make_scorer().score_many(
+        [call(BREAD_PROMPT, BREAD_ANSWER), call(BREAD_PROMPT, UNRELATED)]
+    )
     assert -1.0 <= unrelated.similarity < relevant.similarity <= 1.0
     assert relevant.similarity > 0.4
 
 
 def test_insult_is_more_toxic_than_a_neutral_sentence(make_scorer):
-    insult, neutral = make_scorer().score_many([
-        call("Reply", "You are a pathetic, worthless idiot and everybody despises you."),
-        call("Reply", "The weather tomorrow will be cloudy with light winds from the west.")])
+    insult, neutral = make_scorer().score_many(
+        [
+            call("Reply", "You are a pathetic, worthless idiot and everybody despises you."),
+            call("Reply", "The weather tomorrow will be cloudy with light winds from the west."),
+        ]
+    )
     assert 0.0 <= neutral.toxicity < insult.toxicity <= 1.0
     assert isinstance(insult.toxicity_categories, tuple)
 
 
 def test_praise_is_more_positive_than_complaint(make_scorer):
-    good, bad = make_scorer().score_many([
-        call("Review", "This is a wonderful, delightful film, and I loved every minute of it."),
-        call("Review", "A dreadful, boring mess; I hated it and want my money back.")])
+    good, bad = make_scorer().score_many(
+        [
+            call("Review", "This is a wonderful, delightful film, and I loved every minute of it."),
+            call("Review", "A dreadful, boring mess; I hated it and want my money back."),
+        ]
+    )
     assert -1.0 <= bad.sentiment < 0.0 < good.sentiment <= 1.0
     assert good.sentiment_label == "positive" and bad.sentiment_label == "negative"
 
@@ -87,14 +112,20 @@ def test_switched_off_evaluators_do_not_run(make_scorer, counting_embeddings):
     scorer = make_scorer(evaluators=("similarity",))
     assert [e.name for e in scorer.evaluators] == ["similarity"]
     scores = scorer.score_many([call(BREAD_PROMPT, BREAD_ANSWER)])[0]
-    assert scores.similarity is not None and (scores.sentiment, scores.toxicity, scores.refusal) == (None,) * 3
+    assert (
+        scores.similarity is not None and (scores.sentiment, scores.toxicity, scores.refusal) == (None,) * 3
+    )
 
 
 def test_a_batch_is_embedded_in_one_call_and_repeated_texts_once(make_scorer, counting_embeddings):
     scorer = make_scorer()
     scorer.score_many([call("warm up", "the refusal phrases get embedded once, here")])
     counting_embeddings.reset()
-    batch = [call(BREAD_PROMPT, BREAD_ANSWER), call("Another question?", BREAD_ANSWER), call(BREAD_PROMPT, UNRELATED)]
+    batch = [
+        call(BREAD_PROMPT, BREAD_ANSWER),
+        call("Another question?", BREAD_ANSWER),
+        call(BREAD_PROMPT, UNRELATED),
+    ]
     first = scorer.score_many(batch)
     assert counting_embeddings.calls == 1
     assert counting_embeddings.texts.count(BREAD_ANSWER) == 1
@@ -122,7 +153,9 @@ def test_a_bad_record_does_not_break_the_batch(make_scorer):
 
 def test_scoring_from_many_threads_matches_scoring_alone(make_scorer):
     scorer = make_scorer()
-    batches = [[call(f"Question {t}-{i}?", f"{BREAD_ANSWER} Variant {t}-{i}.") for i in range(4)] for t in range(4)]
+    batches = [
+        [call(f"Question {t}-{i}?", f"{BREAD_ANSWER} Variant {t}-{i}.") for i in range(4)] for t in range(4)
+    ]
     results: dict[int, list] = {}
 
     def work(t: int) -> None:

@@ -27,8 +27,8 @@ LOG_PREFIX = f"AWSLogs/{ACCOUNT}/BedrockModelInvocationLogs/{REGION}/2026/11/25/
 
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 TITAN = "amazon.titan-text-express-v1"
-LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"  # a cross-region profile: metrics name its base model
-LLAMA_MODEL = "meta.llama3-1-8b-instruct-v1:0"
+LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"  # a cross-region profile: metrics name it as requested
+LLAMA_BASE = "meta.llama3-1-8b-instruct-v1:0"
 NOVA = "amazon.nova-lite-v1:0"
 
 
@@ -236,4 +236,4 @@ def tools() -> SimpleNamespace:
     return SimpleNamespace(gz_lines=gz_lines, as_line=as_line, logs_subscription=logs_subscription,
                            histogram_counts=histogram_counts, histogram_sums=histogram_sums,
                            counter_values=counter_values, prefix=LOG_PREFIX, region=REGION,
-                           claude=CLAUDE, titan=TITAN, llama=LLAMA_MODEL, llama_profile=LLAMA, nova=NOVA)
+                           claude=CLAUDE, titan=TITAN, llama=LLAMA, llama_base=LLAMA_BASE, nova=NOVA)

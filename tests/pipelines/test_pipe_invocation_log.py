@@ -33,7 +33,7 @@ def test_every_operation_and_family_is_read(records, tools):
     assert calls["req-titan"].completion.startswith("The sea is wide")
     assert calls["req-llama"].family == "llama"
     llama = calls["req-llama"]
-    assert (llama.model_id, llama.request_model) == (tools.llama, tools.llama_profile)
+    assert (llama.model_id, llama.request_model) == (tools.llama_base, tools.llama)
     assert "pick a lock" in calls["req-llama"].prompt
     assert calls["req-llama"].completion.startswith("I can't help with that.")
 

@@ -15,6 +15,8 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 
 from ..config import Settings
+from ..metrics import ATTR_MODEL
+from ..quality_metrics import call_attributes
 from .handlers import Pipeline, is_log_object, parse_s3_uri
 from .invocation_log import Batch, Problem, read_log_object
 
@@ -54,7 +56,7 @@ class ModelSummary:
 
 @dataclass(slots=True)
 class ReplaySummary:
-    """What a replay read and scored, by model id."""
+    """What a replay read and scored, by model (as the metrics name it: the id the application requested)."""
 
     models: dict[str, ModelSummary] = field(default_factory=dict)
     objects: int = 0
@@ -107,7 +109,8 @@ def _score_batch(pipeline: Pipeline, batch: Batch, summary: ReplaySummary) -> No
     results = pipeline.score(batch.calls, strict=False)  # what the backends could not score shows as "-"
     pipeline.record(batch.calls, results)
     for call, scores in zip(batch.calls, results, strict=True):
-        summary.models.setdefault(call.model_id or "unknown", ModelSummary()).add(scores)
+        model = call_attributes(call)[ATTR_MODEL]  # the model as the metrics name it
+        summary.models.setdefault(model, ModelSummary()).add(scores)
 
 
 def _read_source(pipeline: Pipeline, source: str, fetch_bodies_for_files: bool) -> Iterator[Batch]:

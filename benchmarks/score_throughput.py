@@ -1,0 +1,60 @@
+"""Throughput of `Scorer.score_many` on the local backend: prompt/completion pairs per second, one process.
+
+    .venv/bin/python benchmarks/score_throughput.py [--pairs 256] [--batch 32] [--data DIR]
+
+The pairs are real chat-model answers of realistic lengths (the XSTest prompts and completions in the
+labelled-data folder), each scored once (no cache hits), in batches as the span processor sends them.
+All four evaluators run. Model loading and the one-time phrase embeddings are excluded (warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from otel_llm.config import Settings
+from otel_llm.record import LLMCall
+from otel_llm.scoring import Scorer
+from otel_llm.training.data import find_data_dir
+
+
+def workload(data_dir, pairs: int) -> list[LLMCall]:
+    import csv
+
+    calls = []
+    for name, family in (("refusal-xstest-gpt4.csv", "openai"), ("refusal-xstest-llama2orig.csv", "meta")):
+        with (data_dir / name).open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                calls.append(
+                    LLMCall(model_id=f"{family}.model", prompt=row["prompt"], completion=row["completion"])
+                )
+    calls = calls[::2] + calls[1::2]  # interleave the two models' (short and long) answers
+    return calls[:pairs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--data", help="labelled-data folder (default: shared/data)")
+    args = parser.parse_args()
+    data_dir = find_data_dir(args.data)
+    calls = workload(data_dir, args.pairs + 8)
+    scorer = Scorer(Settings(backend="local"))
+    scorer.score_many(calls[-8:])  # warm-up: model load, phrase embeddings
+    calls = calls[: args.pairs]
+    words = [len(c.completion.split()) for c in calls]
+    start = time.perf_counter()
+    for i in range(0, len(calls), args.batch):
+        scorer.score_many(calls[i : i + args.batch])
+    elapsed = time.perf_counter() - start
+    print(
+        f"{len(calls)} pairs in {elapsed:.2f} s: {len(calls) / elapsed:.1f} pairs/s "
+        f"(batches of {args.batch}; completions median {statistics.median(words):.0f} words, "
+        f"max {max(words)}; evaluators: {', '.join(e.name for e in scorer.evaluators)})"
+    )
+
+
+if __name__ == "__main__":
+    main()
