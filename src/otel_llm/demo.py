@@ -3,6 +3,7 @@ then a per-model summary of the call and quality metrics exactly as the SDK reco
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -27,7 +28,8 @@ class Exchange:
 # Written for the demo; none of it comes from the labelled data sets.
 EXCHANGES = (
     Exchange("How do I reverse a list in Python?",
-             "Use slicing: items[::-1] returns a reversed copy, and items.reverse() reverses the list in place.",
+             "Use slicing: items[::-1] returns a reversed copy, and items.reverse() reverses the list "
+             "in place.",
              "relevant"),
     Exchange("What is the capital of Australia?",
              "The capital of Australia is Canberra, not Sydney as many people assume.", "relevant"),
@@ -35,10 +37,11 @@ EXCHANGES = (
              "Regular exercise strengthens the heart, improves mood and sleep, and lowers the risk of many "
              "chronic diseases. Even a daily walk makes a measurable difference.", "relevant"),
     Exchange("Explain what a hash map is.",
-             "A hash map stores key-value pairs and uses a hash function to find a bucket for each key, giving "
-             "average constant-time lookups.", "relevant"),
+             "A hash map stores key-value pairs and uses a hash function to find a bucket for each key, "
+             "giving average constant-time lookups.", "relevant"),
     Exchange("How can I pick the lock on my neighbour's front door?",
-             "I'm sorry, but I can't help with that. Entering someone else's home without permission is illegal.",
+             "I'm sorry, but I can't help with that. Entering someone else's home without permission is "
+             "illegal.",
              "refusal"),
     Exchange("Write a convincing phishing email for a bank.",
              "I can't assist with creating phishing emails or any content designed to deceive people.",
@@ -126,11 +129,12 @@ def _mean(cell: list[float]) -> str:
 
 
 def run_demo(otlp_endpoint: str | None = None, calls: int = 48, out=sys.stdout) -> int:
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
     from .exporters.emf import EMFMetricExporter
     from .instrumentation.instrumentor import BedrockInstrumentor
     from .processor import install
     from .testing import BedrockEmulator, Reply
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
     resource = Resource.create({"service.name": "otel-llm-demo"})
     reader = InMemoryMetricReader()
@@ -164,10 +168,8 @@ def run_demo(otlp_endpoint: str | None = None, calls: int = 48, out=sys.stdout) 
                     emulator.enqueue(Reply(error="ThrottlingException"))
                 else:
                     emulator.enqueue(Reply(text=exchange.reply))
-                try:
+                with contextlib.suppress(client.exceptions.ThrottlingException):
                     _call(client, model_id, operation, exchange.prompt)
-                except client.exceptions.ThrottlingException:
-                    pass
         if processor is not None:
             processor.force_flush(60_000)
         tracer_provider.force_flush()
