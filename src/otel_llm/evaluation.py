@@ -36,6 +36,7 @@ XSTEST = {"gpt4": ("refusal-xstest-gpt4.csv", "openai"), "llama2": ("refusal-xst
 REFUSAL_LABELS = ("2_full_refusal", "3_partial_refusal")
 FOLDS, SEED = 5, 0
 ORDINARY_TRAINING = 300  # ordinary sentences added to every fit as non-refusals
+ORDINARY_HELD_OUT = 2000  # sentences (and half as many tweets) that measure how often ordinary text is flagged
 EMBEDDING_KIND, FUZZY_KIND = "phrase-embedding+fuzzy", "fuzzy"
 
 
@@ -68,7 +69,7 @@ class Ordinary:
 
 
 def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
-    """(training sample, held-out rest) of the STS-B and NYT sentences, and the tweets (held out too)."""
+    """(training sample, held-out sample) of the STS-B and NYT sentences; tweets are held out too."""
     from .training.data import load_sentiment, load_stsb
 
     stsb, sentiment = load_stsb(data_dir), load_sentiment(data_dir)
@@ -77,9 +78,9 @@ def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
         by_domain[str(domain)].append(text)
     prose = list(dict.fromkeys(stsb.first + stsb.second + by_domain["nyt"]))
     order = np.random.default_rng(SEED).permutation(len(prose))
-    tweets = by_domain["tweets"]
+    held_out = order[ORDINARY_TRAINING:ORDINARY_TRAINING + ORDINARY_HELD_OUT]
     return ([prose[i] for i in order[:ORDINARY_TRAINING]],
-            [prose[i] for i in order[ORDINARY_TRAINING:]] + tweets)
+            [prose[i] for i in held_out] + by_domain["tweets"][:ORDINARY_HELD_OUT // 2])
 
 
 def refusal_features(data: RefusalSet, phrase_sets: PhraseSets,
@@ -91,10 +92,12 @@ def refusal_features(data: RefusalSet, phrase_sets: PhraseSets,
         return fuzzy
     from .training.features import embed_cached
 
-    completions = embed_cached(embeddings, data.completions)
-    openings = embed_cached(embeddings, [opening(c) for c in data.completions])
-    phrase_vectors = embeddings.embed(list(phrases))
-    return np.hstack([embedding_features(completions, openings, phrase_vectors), fuzzy])
+    openings = [opening(c) for c in data.completions]
+    texts = list(dict.fromkeys(data.completions + openings))
+    row = {text: i for i, text in enumerate(texts)}
+    vectors = embed_cached(embeddings, texts)
+    completions, starts = vectors[[row[c] for c in data.completions]], vectors[[row[o] for o in openings]]
+    return np.hstack([embedding_features(completions, starts, embeddings.embed(list(phrases))), fuzzy])
 
 
 def f1_score(labels: np.ndarray, predicted: np.ndarray) -> float:

@@ -155,3 +155,18 @@ def test_instr_settings_by_keyword_win_and_typos_are_named(harness: Any, caplog:
     assert "gen_ai.input.messages" not in span.attributes  # the explicit settings, not the environment
     assert len(harness.records()[0].completion) <= 10
     assert "capture_contnet" in caplog.text
+
+
+def test_instr_huge_response_bodies_are_returned_unparsed_with_header_tokens(instrumented: Any) -> None:
+    from otel_llm.instrumentation.calls import MAX_PARSED_RESPONSE_BYTES
+
+    text = "word " * (MAX_PARSED_RESPONSE_BYTES // 5 + 10)
+    instrumented.emulator.enqueue(Reply(text=text, input_tokens=5, output_tokens=7))
+    response = instrumented.emulator.client().invoke_model(
+        modelId=MODEL, body=json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                                        "messages": [{"role": "user", "content": "Say a lot."}]}))
+
+    assert json.loads(response["body"].read())["content"][0]["text"] == text  # the user loses nothing
+    [span] = instrumented.genai_spans()
+    assert span.attributes["gen_ai.usage.output_tokens"] == 7
+    assert instrumented.records()[0].completion == ""  # not decoded on the caller's thread

@@ -56,6 +56,10 @@ _HEADER_TOKENS = (
     ("cache_read_tokens", "x-amzn-bedrock-cache-read-input-token-count"),
     ("cache_write_tokens", "x-amzn-bedrock-cache-write-input-token-count"),
 )
+# Larger InvokeModel response bodies (images, huge batches) are handed back unparsed: decoding
+# megabytes of JSON on the caller's thread costs more than the record is worth. Token counts
+# still come from the response headers.
+MAX_PARSED_RESPONSE_BYTES = 1 << 20
 _TOKEN_INPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "input"}
 _TOKEN_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
 
@@ -191,7 +195,7 @@ class BedrockCall:
     def _invoke_response(self, response: dict[str, Any]) -> ParsedResponse:
         data = replace_body(response)
         parsed = ParsedResponse()
-        if data:
+        if data and len(data) <= MAX_PARSED_RESPONSE_BYTES:
             try:
                 body = json.loads(data)
             except ValueError:
