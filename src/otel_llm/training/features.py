@@ -20,7 +20,8 @@ def embed_cached(backend: EmbeddingBackend, texts: Sequence[str], cache_dir: Pat
                  chunk: int = 512) -> np.ndarray:
     """`backend.embed(texts)` in chunks, reusing an earlier result for the same backend and texts."""
     digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
-    path = (cache_dir or default_cache_dir()) / f"embeddings-{backend.name}-{digest}.npy"
+    variant = getattr(backend, "variant", "")
+    path = (cache_dir or default_cache_dir()) / f"embeddings-{backend.name}{variant}-{digest}.npy"
     if path.is_file():
         return np.load(path, allow_pickle=False)
     rows = [backend.embed(texts[i:i + chunk]) for i in range(0, len(texts), chunk)]
