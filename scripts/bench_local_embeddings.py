@@ -1,10 +1,11 @@
 """Throughput of LocalEmbeddings.embed on a realistic mix: short prompts and 50-300-word completions.
 
-    .venv/bin/python scripts/bench_local_embeddings.py [--pairs 96] [--max-seq-length 256] [--batch-size 32]
+    .venv/bin/python scripts/bench_local_embeddings.py [--pairs 96] [--max-seq-length 256]
+        [--batch-size 32] [--dtype auto]
 
-Texts are built from the STS-B dev sentences (real English), seeded. Prints texts/s and pairs/s
-(a pair needs about 3 embeddings: prompt, completion and, for refusal phrases, nothing new once cached;
-we count 3 to stay on the safe side).
+Texts are built from the STS-B dev sentences (real English), seeded: per pair a 8-40-word prompt, a
+50-300-word completion and a third 8-60-word text (3 embeddings per pair, the scorer's budget).
+Prints texts/s and pairs/s, best of --repeats.
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=96)
     parser.add_argument("--max-seq-length", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--dtype", default="auto", choices=("auto", "bfloat16", "float32"))
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    embeddings = LocalEmbeddings(max_seq_length=args.max_seq_length, batch_size=args.batch_size)
+    embeddings = LocalEmbeddings(max_seq_length=args.max_seq_length, batch_size=args.batch_size,
+                                 dtype=args.dtype)
     embeddings.embed(["warm up"])
     texts = realistic_texts(args.pairs)
     best = float("inf")
@@ -52,7 +55,7 @@ def main() -> None:
         start = time.perf_counter()
         embeddings.embed(texts)
         best = min(best, time.perf_counter() - start)
-    print(f"max_seq_length={args.max_seq_length} batch_size={args.batch_size}: "
+    print(f"dtype={args.dtype} max_seq_length={args.max_seq_length} batch_size={args.batch_size}: "
           f"{len(texts) / best:.0f} texts/s, "
           f"{args.pairs / best:.1f} pairs/s (3 texts per pair, best of {args.repeats})")
 

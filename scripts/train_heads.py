@@ -19,7 +19,7 @@ from otel_llm.models import MODELS_DIR
 from otel_llm.training.data import find_data_dir
 from otel_llm.training.evaluate import (
     format_table,
-    measure_backend,
+    measure_all,
     train_sentiment_head,
     train_toxicity_head,
     write_report,
@@ -42,8 +42,7 @@ def main() -> None:
     data_dir = find_data_dir(args.data_dir)
 
     local, lexical = LocalEmbeddings(), LexicalEmbeddings()
-    measures = (measure_backend(local, data_dir, partner=lexical)
-                + measure_backend(lexical, data_dir, with_vader=False))
+    measures = measure_all(data_dir)
     print(format_table(measures), flush=True)
     if args.measure_only:
         return

@@ -1,8 +1,9 @@
-"""Train the refusal models shipped in `src/otel_llm/models/refusal-*.npz` and print how they measure.
+"""Train the refusal models shipped in `src/otel_llm/models/refusal-*.npz` and measure them.
 
     .venv/bin/python scripts/train_refusal.py [--data DIR]
 
-Deterministic: the same data and phrase files give the same weights. See `otel_llm.evaluation`.
+Deterministic: the same data and phrase files give the same weights. Writes the measures and the weights
+to `src/otel_llm/models/refusal-report.json`. See `otel_llm.evaluation`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 
 from otel_llm.backends.local import LocalEmbeddings
 from otel_llm.evaluation import format_report, measure_refusal, train_refusal_models
+from otel_llm.models import MODELS_DIR
 from otel_llm.training.data import find_data_dir
 
 
@@ -21,8 +23,12 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = find_data_dir(args.data)
     embeddings = LocalEmbeddings()
-    print(format_report(measure_refusal(data_dir, embeddings)))
-    print(json.dumps(train_refusal_models(data_dir, embeddings), indent=1))
+    measures = measure_refusal(data_dir, embeddings)
+    print(format_report(measures))
+    shipped = train_refusal_models(data_dir, embeddings)
+    print(json.dumps(shipped, indent=1))
+    report = {"measures": [m.row() for m in measures], "shipped": shipped}
+    (MODELS_DIR / "refusal-report.json").write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -213,6 +213,11 @@ def run_evaluation(data_dir: str | Path | None = None, with_heads: bool = True) 
     from .training.data import find_data_dir
 
     folder = find_data_dir(data_dir)
+    if data_dir is not None and Path(data_dir).resolve() != folder.resolve():
+        raise FileNotFoundError(f"labelled data not found in {str(data_dir)!r}")
+    missing = [name for name, _ in XSTEST.values() if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"labelled data incomplete in {str(folder)!r}: missing {', '.join(missing)}")
     embeddings = LocalEmbeddings()
     measures = measure_refusal(folder, embeddings)
     if with_heads:

@@ -111,3 +111,14 @@ def test_corrupt_weights_are_refused_with_a_clear_error(tmp_path):
 def test_missing_weights_file_is_a_clear_error(tmp_path):
     with pytest.raises(ModelIntegrityError, match="not found"):
         LocalEmbeddings(tmp_path).embed(["anything"])
+
+
+def test_float32_and_the_default_precision_agree(minilm):
+    texts = [GLOWING, WEATHER, "How do I reset my password?"]
+    exact = LocalEmbeddings(dtype="float32").embed(texts)
+    assert np.all(np.sum(exact * minilm.embed(texts), axis=1) > 0.99)
+
+
+def test_unknown_dtype_is_refused():
+    with pytest.raises(ValueError, match="dtype"):
+        LocalEmbeddings(dtype="float16")

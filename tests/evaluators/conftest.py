@@ -51,3 +51,9 @@ def make_scorer(local_backends, counting_embeddings):
         return Scorer(Settings(backend="local", **settings), backends=local_backends, evaluators=extra)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def scorer(local_backends) -> Scorer:
+    """One default-settings Scorer shared by the tests that only read scores."""
+    return Scorer(Settings(backend="local"), backends=local_backends)

@@ -25,10 +25,8 @@ def call(
     return LLMCall(model_id=model_id, prompt=prompt, completion=completion, **kw)
 
 
-def test_stock_refusal_is_refused_and_a_plain_answer_is_not(make_scorer):
-    refused, answered = make_scorer().score_many(
-        [call(BREAD_PROMPT, REFUSAL), call(BREAD_PROMPT, BREAD_ANSWER)]
-    )
+def test_stock_refusal_is_refused_and_a_plain_answer_is_not(scorer):
+    refused, answered = scorer.score_many([call(BREAD_PROMPT, REFUSAL), call(BREAD_PROMPT, BREAD_ANSWER)])
     assert refused.refused is True and refused.refusal_source == "classifier"
     assert answered.refused is False
     assert refused.refusal > answered.refusal
@@ -49,20 +47,18 @@ def test_stock_refusal_is_refused_and_a_plain_answer_is_not(make_scorer):
         ),
     ],
 )
-def test_family_styled_refusals_are_refused(make_scorer, model_id, text):
-    assert make_scorer().score_many([call("Tell me how to pick a lock", text, model_id)])[0].refused is True
+def test_family_styled_refusals_are_refused(scorer, model_id, text):
+    assert scorer.score_many([call("Tell me how to pick a lock", text, model_id)])[0].refused is True
 
 
-def test_relevant_answer_is_more_similar_than_an_unrelated_one(make_scorer):
-    relevant, unrelated = make_scorer().score_many(
-        [call(BREAD_PROMPT, BREAD_ANSWER), call(BREAD_PROMPT, UNRELATED)]
-    )
+def test_relevant_answer_is_more_similar_than_an_unrelated_one(scorer):
+    relevant, unrelated = scorer.score_many([call(BREAD_PROMPT, BREAD_ANSWER), call(BREAD_PROMPT, UNRELATED)])
     assert -1.0 <= unrelated.similarity < relevant.similarity <= 1.0
     assert relevant.similarity > 0.4
 
 
-def test_insult_is_more_toxic_than_a_neutral_sentence(make_scorer):
-    insult, neutral = make_scorer().score_many(
+def test_insult_is_more_toxic_than_a_neutral_sentence(scorer):
+    insult, neutral = scorer.score_many(
         [
             call("Reply", "You are a pathetic, worthless idiot and everybody despises you."),
             call("Reply", "The weather tomorrow will be cloudy with light winds from the west."),
@@ -72,8 +68,8 @@ def test_insult_is_more_toxic_than_a_neutral_sentence(make_scorer):
     assert isinstance(insult.toxicity_categories, tuple)
 
 
-def test_praise_is_more_positive_than_complaint(make_scorer):
-    good, bad = make_scorer().score_many(
+def test_praise_is_more_positive_than_complaint(scorer):
+    good, bad = scorer.score_many(
         [
             call("Review", "This is a wonderful, delightful film, and I loved every minute of it."),
             call("Review", "A dreadful, boring mess; I hated it and want my money back."),
@@ -83,21 +79,21 @@ def test_praise_is_more_positive_than_complaint(make_scorer):
     assert good.sentiment_label == "positive" and bad.sentiment_label == "negative"
 
 
-def test_empty_prompt_gives_no_similarity_but_every_other_score(make_scorer):
-    scores = make_scorer().score_many([call("", BREAD_ANSWER)])[0]
+def test_empty_prompt_gives_no_similarity_but_every_other_score(scorer):
+    scores = scorer.score_many([call("", BREAD_ANSWER)])[0]
     assert scores.similarity is None
     assert None not in (scores.sentiment, scores.toxicity, scores.refusal, scores.refused)
     assert scores.backend == "local"
 
 
-def test_empty_completion_gives_no_scores(make_scorer):
-    scores = make_scorer().score_many([call(BREAD_PROMPT, "")])[0]
+def test_empty_completion_gives_no_scores(scorer):
+    scores = scorer.score_many([call(BREAD_PROMPT, "")])[0]
     assert (scores.similarity, scores.sentiment, scores.toxicity, scores.refusal) == (None, None, None, None)
 
 
 @pytest.mark.parametrize("signal", [SIGNAL_GUARDRAIL, SIGNAL_MODEL_REFUSAL])
-def test_exact_signal_wins_over_the_classifier(make_scorer, signal):
-    scores = make_scorer().score_many([call(BREAD_PROMPT, BREAD_ANSWER, refusal_signal=signal)])[0]
+def test_exact_signal_wins_over_the_classifier(scorer, signal):
+    scores = scorer.score_many([call(BREAD_PROMPT, BREAD_ANSWER, refusal_signal=signal)])[0]
     assert (scores.refusal, scores.refused, scores.refusal_source) == (1.0, True, signal)
     assert scores.similarity is not None  # the other evaluators still judge the text
 
@@ -142,10 +138,10 @@ def test_cache_is_bounded(make_scorer, counting_embeddings):
     assert len(scorer.embeddings) == 3
 
 
-def test_a_bad_record_does_not_break_the_batch(make_scorer):
+def test_a_bad_record_does_not_break_the_batch(scorer):
     bad = call(BREAD_PROMPT, BREAD_ANSWER)
     bad.completion = b"bytes are not text"  # type: ignore[assignment]
-    good, broken, other = make_scorer().score_many([call(BREAD_PROMPT, BREAD_ANSWER), bad, call("", REFUSAL)])
+    good, broken, other = scorer.score_many([call(BREAD_PROMPT, BREAD_ANSWER), bad, call("", REFUSAL)])
     assert good.similarity is not None and good.toxicity is not None and good.refused is False
     assert (broken.similarity, broken.sentiment, broken.toxicity, broken.refusal) == (None,) * 4
     assert other.refused is True

@@ -31,9 +31,11 @@ class ModelIntegrityError(RuntimeError):
 
 
 def local_available() -> bool:
-    """True when sentence-transformers and the MiniLM weights package are installed (imports nothing)."""
-    has_library = importlib.util.find_spec("sentence_transformers") is not None
-    return has_library and _installed_model_dir() is not None
+    """True when the `local` extra (sentence-transformers, the MiniLM weights, vaderSentiment) is installed.
+
+    Imports nothing."""
+    libraries = all(importlib.util.find_spec(name) for name in ("sentence_transformers", "vaderSentiment"))
+    return libraries and _installed_model_dir() is not None
 
 
 def _installed_model_dir() -> Path | None:
@@ -138,9 +140,11 @@ class LocalEmbeddings:
         with self._lock:  # one encode at a time: two would only fight over the same cores
             if self._model is None:
                 self._model = self._load()
-            vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                         normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+            vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+                                         show_progress_bar=False)
+        vectors = vectors.float().numpy()  # normalised here, in float32, whatever precision the model ran in
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def _native_bfloat16(torch) -> bool:

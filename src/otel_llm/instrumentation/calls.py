@@ -22,7 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from .. import sidechannel
 from ..failures import report_failure
-from ..record import PROVIDER_BEDROCK, SIGNAL_GUARDRAIL, LLMCall
+from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .families import (
     finish_stream,
     lookup,
@@ -36,7 +36,14 @@ from .families import (
 from .families.base import ParsedRequest, ParsedResponse, StreamAccumulator
 from .families.invoke import INVOCATION_METRICS
 from .streams import wrap_stream
-from .telemetry import Telemetry, request_attributes, set_content_attributes, set_response_attributes
+from .telemetry import (
+    TOKEN_INPUT,
+    TOKEN_OUTPUT,
+    Telemetry,
+    request_attributes,
+    set_content_attributes,
+    set_response_attributes,
+)
 
 CONVERSE = "Converse"
 CONVERSE_STREAM = "ConverseStream"
@@ -60,15 +67,14 @@ _HEADER_TOKENS = (
 # megabytes of JSON on the caller's thread costs more than the record is worth. Token counts
 # still come from the response headers.
 MAX_PARSED_RESPONSE_BYTES = 1 << 20
-_TOKEN_INPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "input"}
-_TOKEN_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
 
 
 class BedrockCall:
     """One Bedrock call: request parsing, span, metrics and the side-channel record."""
 
-    __slots__ = ("acc", "api", "chunk_at", "ended", "family", "first_chunk_s", "metric_attrs", "owns_span",
-                 "request", "request_model", "response_model", "server_address", "span", "start", "telemetry")
+    __slots__ = ("acc", "api", "attrs", "chunk_at", "ended", "family", "first_chunk_s", "metric_attrs",
+                 "owns_span", "request", "request_model", "response_model", "server_address", "span", "start",
+                 "telemetry")
 
     def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
                  server: tuple[str | None, int | None], joined_span: Span | None) -> None:
@@ -95,14 +101,9 @@ class BedrockCall:
                 body = load_json_body(params.get("body"))
                 self.request = parse_request_body(ref.family, body) if body is not None else ParsedRequest()
         operation = self.request.operation
-        self.metric_attrs: dict[str, Any] = {
-            gen_ai.GEN_AI_OPERATION_NAME: operation,
-            gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_BEDROCK,
-        }
-        if self.request_model and api != APPLY_GUARDRAIL:
-            self.metric_attrs[gen_ai.GEN_AI_REQUEST_MODEL] = self.request_model
-        if self.server_address:
-            self.metric_attrs[server_attributes.SERVER_ADDRESS] = self.server_address
+        self.attrs = telemetry.attribute_sets(operation, self.request_model if api != APPLY_GUARDRAIL else "",
+                                              self.server_address)
+        self.metric_attrs = self.attrs.base
         self.owns_span = joined_span is None
         if joined_span is not None:
             self.span = joined_span
@@ -158,7 +159,8 @@ class BedrockCall:
             if self.first_chunk_s is None:
                 self.first_chunk_s = now - self.start
             else:  # contrib records no chunk timings: these are ours even beside it
-                self.telemetry.time_per_chunk.record(now - self.chunk_at, self.metric_attrs)
+                self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
+                                              self.metric_attrs),))
             self.chunk_at = now
             acc = self.acc
             if acc is None:
@@ -217,29 +219,35 @@ class BedrockCall:
         span = self.span
         error = error_type(exc) if exc is not None else None
         telemetry = self.telemetry
-        attrs = self.metric_attrs
+        sets = self.attrs
+        attrs, input_attrs, output_attrs = sets.base, sets.input_tokens, sets.output_tokens
         if error is not None:
             attrs = {**attrs, error_attributes.ERROR_TYPE: error}
+            input_attrs = {**attrs, **TOKEN_INPUT}
+            output_attrs = {**attrs, **TOKEN_OUTPUT}
+        measurements = []
         if streamed and self.first_chunk_s is not None:
-            telemetry.time_to_first_chunk.record(self.first_chunk_s, attrs)
+            measurements.append((telemetry.time_to_first_chunk, self.first_chunk_s, attrs))
         if self.owns_span:  # beside contrib botocore, duration and tokens are its to record
-            telemetry.duration.record(duration, attrs)
+            measurements.append((telemetry.duration, duration, attrs))
             if response.input_tokens is not None:
-                telemetry.token_usage.record(response.input_tokens, {**attrs, **_TOKEN_INPUT})
+                measurements.append((telemetry.token_usage, response.input_tokens, input_attrs))
             if response.output_tokens is not None:
-                telemetry.token_usage.record(response.output_tokens, {**attrs, **_TOKEN_OUTPUT})
-            if span.is_recording():
-                set_response_attributes(span, response)
-                if streamed and self.first_chunk_s is not None:
-                    span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
-                if response.refusal_signal == SIGNAL_GUARDRAIL:
-                    span.set_attribute(ATTR_GUARDRAIL_ACTION, "GUARDRAIL_INTERVENED")
-                if telemetry.capture_content:
-                    set_content_attributes(span, self.request, None if exc is not None else response,
-                                           telemetry.max_chars)
-                if exc is not None:
-                    span.set_attribute(error_attributes.ERROR_TYPE, error)
-                    span.set_status(Status(StatusCode.ERROR, str(exc)))
+                measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
+        if measurements:
+            telemetry.recorder.add(measurements)
+        if self.owns_span and span.is_recording():
+            set_response_attributes(span, response)
+            if streamed and self.first_chunk_s is not None:
+                span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
+            if response.refusal_signal == SIGNAL_GUARDRAIL:
+                span.set_attribute(ATTR_GUARDRAIL_ACTION, "GUARDRAIL_INTERVENED")
+            if telemetry.capture_content:
+                set_content_attributes(span, self.request, None if exc is not None else response,
+                                       telemetry.max_chars)
+            if exc is not None:
+                span.set_attribute(error_attributes.ERROR_TYPE, error)
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
         if self.scored and sidechannel.listening() and span.is_recording():
             sidechannel.publish(span.get_span_context(), self._record(response, duration, error, streamed))
         if self.owns_span:

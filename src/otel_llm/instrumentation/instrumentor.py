@@ -58,6 +58,7 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         if self._wrapper is not None:
             _remove(BaseClient, _PATCHED, self._wrapper)
+            self._wrapper.telemetry.stop()
             self._wrapper = None
         if self._resolver is not None:
             self._resolver.stop()

@@ -9,23 +9,29 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv.attributes import server_attributes
 from opentelemetry.trace import Span, TracerProvider
 
 from .. import metrics as names
 from ..config import Settings
+from ..record import PROVIDER_BEDROCK
+from .deferred import DeferredRecorder
 from .families import output_messages
 from .families.base import ParsedRequest, ParsedResponse
 from .profiles import InferenceProfileResolver, is_application_profile
 
 SCOPE = "otel_llm.instrumentation.bedrock"
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
+MAX_CACHED_ATTRIBUTE_SETS = 1024  # (operation, model, server) combinations; beyond, built per call
+TOKEN_INPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "input"}
+TOKEN_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
 
 
 class Telemetry:
     """What one `instrument()` call records with: settings, tracer and the four call histograms."""
 
-    __slots__ = ("capture_content", "duration", "max_chars", "resolver", "settings", "time_per_chunk",
-                 "time_to_first_chunk", "token_usage", "tracer")
+    __slots__ = ("_attribute_sets", "capture_content", "duration", "max_chars", "recorder", "resolver",
+                 "settings", "time_per_chunk", "time_to_first_chunk", "token_usage", "tracer")
 
     def __init__(self, settings: Settings, tracer_provider: TracerProvider | None = None,
                  meter_provider: MeterProvider | None = None,
@@ -41,12 +47,45 @@ class Telemetry:
         self.duration = made[names.OPERATION_DURATION]
         self.time_to_first_chunk = made[names.TIME_TO_FIRST_CHUNK]
         self.time_per_chunk = made[names.TIME_PER_OUTPUT_CHUNK]
+        self.recorder = DeferredRecorder(meter)
+        self._attribute_sets: dict[tuple[str, str, str | None], AttributeSets] = {}
+
+    def attribute_sets(self, operation: str, request_model: str, server_address: str | None) -> AttributeSets:
+        """The metric attribute dicts of calls like this one, built once (shared: never mutate them)."""
+        key = (operation, request_model, server_address)
+        found = self._attribute_sets.get(key)
+        if found is None:
+            found = AttributeSets(operation, request_model, server_address)
+            if len(self._attribute_sets) < MAX_CACHED_ATTRIBUTE_SETS:
+                self._attribute_sets[key] = found
+        return found
+
+    def stop(self) -> None:
+        """Record what is still queued and stop the drain thread (on `uninstrument()`)."""
+        self.recorder.stop()
 
     def resolved_model(self, model_id: str) -> str | None:
         """The model behind an application inference profile ARN, once resolved (opt-in), else None."""
         if self.resolver is not None and is_application_profile(model_id):
             return self.resolver.cached(model_id)
         return None
+
+
+class AttributeSets:
+    """The metric attributes of one (operation, model, server): plain, and with each token type."""
+
+    __slots__ = ("base", "input_tokens", "output_tokens")
+
+    def __init__(self, operation: str, request_model: str, server_address: str | None) -> None:
+        base: dict[str, Any] = {gen_ai.GEN_AI_OPERATION_NAME: operation,
+                                gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_BEDROCK}
+        if request_model:
+            base[gen_ai.GEN_AI_REQUEST_MODEL] = request_model
+        if server_address:
+            base[server_attributes.SERVER_ADDRESS] = server_address
+        self.base = base
+        self.input_tokens = {**base, **TOKEN_INPUT}
+        self.output_tokens = {**base, **TOKEN_OUTPUT}
 
 
 def _histogram(meter: metrics.Meter, instrument: names.Instrument) -> Histogram:

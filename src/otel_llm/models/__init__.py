@@ -6,6 +6,7 @@ one output per column of W. `scripts/train_heads.py` writes them; `report.json` 
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -71,20 +72,17 @@ class LinearHead:
 
 def vader_compound(texts: Sequence[str]) -> np.ndarray:
     """VADER's compound score per text, in [-1, 1] (needs the `vaderSentiment` package)."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    analyzer = _vader_analyzer(SentimentIntensityAnalyzer)
+    analyzer = _vader_analyzer()
     return np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=np.float64)
 
 
-_VADER = None
-
-
-def _vader_analyzer(factory):
-    global _VADER
-    if _VADER is None:
-        _VADER = factory()
-    return _VADER
+@functools.cache
+def _vader_analyzer():
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError as exc:
+        raise ImportError("this sentiment head uses VADER: pip install 'otel-llm[local]'") from exc
+    return SentimentIntensityAnalyzer()
 
 
 class SentimentHead:

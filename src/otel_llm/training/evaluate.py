@@ -182,3 +182,14 @@ def write_report(measures: list[Measure], shipped: dict, path: Path = MODELS_DIR
 
 def shipped_sentiment_uses_vader() -> bool:
     return SentimentHead.load("sentiment-minilm").head.features == "embedding+vader"
+
+
+def measure_all(data_dir: str | Path | None = None) -> list[Measure]:
+    """Every candidate of both offline backends (local only when its extra is installed): the README table."""
+    from ..backends.lexical import LexicalEmbeddings
+    from ..backends.local import LocalEmbeddings, local_available
+
+    data_dir = find_data_dir(data_dir)
+    lexical = LexicalEmbeddings()
+    measures = measure_backend(LocalEmbeddings(), data_dir, partner=lexical) if local_available() else []
+    return measures + measure_backend(lexical, data_dir, with_vader=False)
