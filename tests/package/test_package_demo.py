@@ -31,3 +31,16 @@ def test_demo_prints_call_and_quality_metrics_per_model_and_emf_lines():
     emf = [json.loads(line) for line in out.stdout.splitlines() if line.startswith('{"_aws"')]
     assert emf
     assert all(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "OtelLLM/Demo" for doc in emf)
+
+
+@pytest.mark.slow
+def test_demo_sends_traces_and_metrics_to_a_running_collector():
+    from otel_llm.testing.otlp_receiver import OTLPReceiver
+
+    with OTLPReceiver(grpc_port=None) as receiver:
+        out = subprocess.run([sys.executable, "-m", "otel_llm.cli", "demo", "--calls", "8",
+                              "--otlp", receiver.http_url()], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        names = {point.name for point in receiver.metric_points("http")}
+        assert {"gen_ai.client.operation.duration", "otel_llm.similarity", "otel_llm.refusal"} <= names
+        assert list(receiver.spans("http"))
