@@ -10,6 +10,7 @@ All four evaluators run. Model loading and the one-time phrase embeddings are ex
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -45,12 +46,14 @@ def main() -> None:
     scorer.score_many(calls[-8:])  # warm-up: model load, phrase embeddings
     calls = calls[: args.pairs]
     words = [len(c.completion.split()) for c in calls]
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     for i in range(0, len(calls), args.batch):
         scorer.score_many(calls[i : i + args.batch])
     elapsed = time.perf_counter() - start
     print(
         f"{len(calls)} pairs in {elapsed:.2f} s: {len(calls) / elapsed:.1f} pairs/s "
+        f"(load average before/after {load:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs) "
         f"(batches of {args.batch}; completions median {statistics.median(words):.0f} words, "
         f"max {max(words)}; evaluators: {', '.join(e.name for e in scorer.evaluators)})"
     )

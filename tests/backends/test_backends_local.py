@@ -104,8 +104,12 @@ def test_corrupt_weights_are_refused_with_a_clear_error(tmp_path):
         byte = fh.read(1)
         fh.seek(4096)
         fh.write(bytes([byte[0] ^ 0xFF]))
+    embeddings = LocalEmbeddings(copy)
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        LocalEmbeddings(copy).embed(["anything"])
+        embeddings.embed(["anything"])
+    weights.unlink()  # the failure is remembered, not retried (and re-hashed) on every batch
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        embeddings.embed(["anything"])
 
 
 def test_missing_weights_file_is_a_clear_error(tmp_path):

@@ -165,3 +165,19 @@ def test_scoring_from_many_threads_matches_scoring_alone(make_scorer):
     alone = make_scorer().score_many(batches[2])
     assert [s.similarity for s in results[2]] == pytest.approx([s.similarity for s in alone], abs=1e-5)
     assert all(len(results[t]) == 4 and all(s.refusal is not None for s in results[t]) for t in range(4))
+
+
+def test_similarity_judges_the_answer_against_the_last_user_question(scorer):
+    system = "You are a helpful assistant for a large retail bank. " * 20
+    messages = [
+        {"role": "user", "parts": [{"type": "text", "content": "Hi there!"}]},
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hello! How can I help?"}]},
+        {"role": "user", "parts": [{"type": "text", "content": BREAD_PROMPT}]},
+    ]
+    flattened = "\n".join([system, "Hi there!", "Hello! How can I help?", BREAD_PROMPT])
+    conversation = LLMCall("m", prompt=flattened, completion=BREAD_ANSWER, system=system, messages=messages)
+    with_messages, single_turn, flattened_only = scorer.score_many(
+        [conversation, call(BREAD_PROMPT, BREAD_ANSWER), call(flattened, BREAD_ANSWER)]
+    )
+    assert with_messages.similarity == pytest.approx(single_turn.similarity, abs=1e-6)
+    assert flattened_only.similarity < single_turn.similarity

@@ -93,6 +93,7 @@ class LocalEmbeddings:
         self.max_seq_length = max_seq_length
         self.num_threads = num_threads
         self._model = None
+        self._load_error: Exception | None = None  # a failed load is not retried on every batch
         self._lock = threading.Lock()
 
     def _load(self):
@@ -104,6 +105,7 @@ class LocalEmbeddings:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
         except ImportError as exc:
             raise ImportError(f"the local backend needs sentence-transformers and torch: {_INSTALL_HINT}") \
                 from exc
@@ -111,8 +113,6 @@ class LocalEmbeddings:
         threads = self.num_threads or min(torch.get_num_threads(), cpus)
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
-        from transformers.utils import logging as transformers_logging
-
         bars = transformers_logging.is_progress_bar_enabled()
         transformers_logging.disable_progress_bar()  # no progress bars on the application's stderr
         try:
@@ -138,8 +138,14 @@ class LocalEmbeddings:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:  # one encode at a time: two would only fight over the same cores
+            if self._load_error is not None:
+                raise self._load_error
             if self._model is None:
-                self._model = self._load()
+                try:
+                    self._model = self._load()
+                except Exception as exc:
+                    self._load_error = exc
+                    raise
             vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
                                          show_progress_bar=False)
         vectors = vectors.float().numpy()  # normalised here, in float32, whatever precision the model ran in

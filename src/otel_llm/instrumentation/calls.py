@@ -15,10 +15,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.semconv._incubating.attributes import aws_attributes as aws
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
-from opentelemetry.semconv.attributes import error_attributes, server_attributes
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.semconv.attributes import error_attributes
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 
 from .. import sidechannel
 from ..failures import report_failure
@@ -77,7 +78,8 @@ class BedrockCall:
                  "telemetry")
 
     def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
-                 server: tuple[str | None, int | None], joined_span: Span | None) -> None:
+                 server: tuple[str | None, int | None], joined_span: Span | None,
+                 context: Context | None = None) -> None:
         self.telemetry = telemetry
         self.api = api
         self.ended = False
@@ -100,23 +102,19 @@ class BedrockCall:
             else:
                 body = load_json_body(params.get("body"))
                 self.request = parse_request_body(ref.family, body) if body is not None else ParsedRequest()
-        operation = self.request.operation
-        self.attrs = telemetry.attribute_sets(operation, self.request_model if api != APPLY_GUARDRAIL else "",
-                                              self.server_address)
-        self.metric_attrs = self.attrs.base
+        self.attrs = sets = telemetry.attribute_sets(
+            self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
+            server, self.response_model)
+        self.metric_attrs = sets.base
         self.owns_span = joined_span is None
         if joined_span is not None:
             self.span = joined_span
         else:
-            attributes = {**self.metric_attrs, **request_attributes(self.request)}
-            if server[1] is not None:
-                attributes[server_attributes.SERVER_PORT] = server[1]
-            if self.response_model:
-                attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = self.response_model
+            attributes = {**sets.span, **request_attributes(self.request)}
             if api == APPLY_GUARDRAIL:
                 attributes.update(_guardrail_request_attributes(params))
-            self.span = telemetry.tracer.start_span(f"{operation} {self.request_model}".rstrip(),
-                                                    kind=SpanKind.CLIENT, attributes=attributes)
+            self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
+                                                    attributes=attributes)
         self.start = default_timer()
 
     # --- outcomes -------------------------------------------------------------------------------
@@ -248,8 +246,9 @@ class BedrockCall:
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
-        if self.scored and sidechannel.listening() and span.is_recording():
-            sidechannel.publish(span.get_span_context(), self._record(response, duration, error, streamed))
+        if sidechannel.listening() and self.scored and span.is_recording():
+            span_context = span.get_span_context()
+            sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
         if self.owns_span:
             span.end()
 
@@ -280,7 +279,7 @@ class BedrockCall:
         return self.api != APPLY_GUARDRAIL and self.request.operation != "embeddings"
 
     def _record(self, response: ParsedResponse, duration: float, error: str | None,
-                streamed: bool) -> LLMCall:
+                streamed: bool, span_context: SpanContext) -> LLMCall:
         limit = self.telemetry.max_chars
         request = self.request
         return LLMCall(
@@ -306,7 +305,7 @@ class BedrockCall:
             streamed=streamed,
             error_type=error,
             server_address=self.server_address,
-            span_context=self.span.get_span_context(),
+            span_context=span_context,
         )
 
 
@@ -364,13 +363,13 @@ def replace_body(response: dict[str, Any]) -> bytes | None:
     return data
 
 
-def current_contrib_span(api: str) -> Span | None:
+def current_contrib_span(api: str, context: Context | None = None) -> Span | None:
     """The span `opentelemetry-instrumentation-botocore` opened around this very call, if any.
 
     Our patch sits beneath every other wrapper of `_make_api_call`, so the contrib span, when there
     is one, is the current span here.
     """
-    span = trace.get_current_span()
+    span = trace.get_current_span(context)
     attributes = getattr(span, "attributes", None)
     if not attributes:
         return None

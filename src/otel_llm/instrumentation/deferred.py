@@ -37,11 +37,15 @@ class MeasurementsDropped(RuntimeError):
 class DeferredRecorder:
     """The queue of one `Telemetry`'s call measurements, its collection hook and its drain thread."""
 
-    __slots__ = ("__weakref__", "_stop", "_thread", "dropped", "pending")
+    __slots__ = ("__weakref__", "_stop", "_thread", "dropped", "interval_s", "max_pending", "pending")
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Meter, interval_s: float | None = DRAIN_INTERVAL_S,
+                 max_pending: int = MAX_PENDING) -> None:
+        """`interval_s=None`: no drain thread, only collections drain (tests)."""
         self.pending: deque[Entry] = deque()
         self.dropped = 0
+        self.interval_s = interval_s
+        self.max_pending = max_pending
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         meter.create_observable_gauge(DRAIN_INSTRUMENT, callbacks=[self._on_collect],
@@ -51,7 +55,7 @@ class DeferredRecorder:
 
     def add(self, entries: Iterable[Entry]) -> None:
         """Queue measurements (the hot path: one bounded `deque.extend`)."""
-        if len(self.pending) < MAX_PENDING:
+        if len(self.pending) < self.max_pending:
             self.pending.extend(entries)
         else:
             self.dropped += 1
@@ -88,11 +92,13 @@ class DeferredRecorder:
         return ()
 
     def _start(self) -> None:
+        if self.interval_s is None:
+            return
         self._thread = threading.Thread(target=self._run, name="otel_llm-call-metrics", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(DRAIN_INTERVAL_S):
+        while not self._stop.wait(self.interval_s):
             self.drain(DRAIN_BATCH)
 
     def _after_fork_in_child(self) -> None:

@@ -48,14 +48,15 @@ class Telemetry:
         self.time_to_first_chunk = made[names.TIME_TO_FIRST_CHUNK]
         self.time_per_chunk = made[names.TIME_PER_OUTPUT_CHUNK]
         self.recorder = DeferredRecorder(meter)
-        self._attribute_sets: dict[tuple[str, str, str | None], AttributeSets] = {}
+        self._attribute_sets: dict[tuple[Any, ...], AttributeSets] = {}
 
-    def attribute_sets(self, operation: str, request_model: str, server_address: str | None) -> AttributeSets:
-        """The metric attribute dicts of calls like this one, built once (shared: never mutate them)."""
-        key = (operation, request_model, server_address)
+    def attribute_sets(self, operation: str, model: str, metric_model: str,
+                       server: tuple[str | None, int | None], response_model: str | None) -> AttributeSets:
+        """The attribute dicts of calls like this one, built once (shared: never mutate them)."""
+        key = (operation, model, metric_model, server, response_model)
         found = self._attribute_sets.get(key)
         if found is None:
-            found = AttributeSets(operation, request_model, server_address)
+            found = AttributeSets(*key)
             if len(self._attribute_sets) < MAX_CACHED_ATTRIBUTE_SETS:
                 self._attribute_sets[key] = found
         return found
@@ -72,20 +73,28 @@ class Telemetry:
 
 
 class AttributeSets:
-    """The metric attributes of one (operation, model, server): plain, and with each token type."""
+    """What calls with one (operation, model, server) share: the span name, the span's request-side
+    attributes known before parsing, and the metric attributes, plain and with each token type."""
 
-    __slots__ = ("base", "input_tokens", "output_tokens")
+    __slots__ = ("base", "input_tokens", "output_tokens", "span", "span_name")
 
-    def __init__(self, operation: str, request_model: str, server_address: str | None) -> None:
+    def __init__(self, operation: str, model: str, metric_model: str, server: tuple[str | None, int | None],
+                 response_model: str | None) -> None:
         base: dict[str, Any] = {gen_ai.GEN_AI_OPERATION_NAME: operation,
                                 gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_BEDROCK}
-        if request_model:
-            base[gen_ai.GEN_AI_REQUEST_MODEL] = request_model
-        if server_address:
-            base[server_attributes.SERVER_ADDRESS] = server_address
+        if metric_model:
+            base[gen_ai.GEN_AI_REQUEST_MODEL] = metric_model
+        if server[0]:
+            base[server_attributes.SERVER_ADDRESS] = server[0]
         self.base = base
         self.input_tokens = {**base, **TOKEN_INPUT}
         self.output_tokens = {**base, **TOKEN_OUTPUT}
+        self.span = dict(base)
+        if server[1] is not None:
+            self.span[server_attributes.SERVER_PORT] = server[1]
+        if response_model:
+            self.span[gen_ai.GEN_AI_RESPONSE_MODEL] = response_model
+        self.span_name = f"{operation} {model}".rstrip()
 
 
 def _histogram(meter: metrics.Meter, instrument: names.Instrument) -> Histogram:

@@ -41,12 +41,13 @@ class ApiCallWrapper:
                     or not is_instrumentation_enabled():
                 return wrapped(*args, **kwargs)
             params = args[1] if len(args) > 1 else kwargs.get("api_params", {})
+            current = context.get_current()
             call = BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
-                               current_contrib_span(operation))
+                               current_contrib_span(operation, current), current)
         except Exception as exc:
             report_failure("instrumentation", exc)
             return wrapped(*args, **kwargs)
-        token = context.attach(trace.set_span_in_context(call.span)) if call.owns_span else None
+        token = context.attach(trace.set_span_in_context(call.span, current)) if call.owns_span else None
         try:
             response = wrapped(*args, **kwargs)
         except BaseException as exc:

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ..backends.base import EmbeddingBackend
-from ..models import LEXICAL_BLEND, MODELS_DIR, LinearHead, SentimentHead, clean_text, vader_compound
+from ..models import LEXICAL_BLEND, MODELS_DIR, LinearHead, clean_text, vader_compound
 from .crossval import Measure, accuracy, choose_c, fit_predict_logistic, roc_auc, spearman, stratified_folds
 from .data import NEUTRAL_BAND, find_data_dir, load_sentiment, load_stsb, load_toxicity
 from .features import embed_cached
 from .logistic import train_head
 
-logger = logging.getLogger("otel_llm")
 FOLDS = 5
 SEED = 0
 
@@ -55,14 +53,6 @@ def measure_similarity(embeddings: EmbeddingBackend, data_dir: Path) -> Measure:
     buckets = np.round(data.scores).astype(int)
     values = [spearman(cosine[test], data.scores[test]) for _, test in stratified_folds(buckets, FOLDS, SEED)]
     return Measure(f"{embeddings.name} cosine", "STS-B dev Spearman", tuple(values), f"whole set {whole:.4f}")
-
-
-def sentiment_features(embeddings: EmbeddingBackend, data_dir: Path) -> dict[str, np.ndarray]:
-    data = load_sentiment(data_dir)
-    _, _, _, keep = data.binary()
-    vectors = embed_cached(embeddings, data.texts)[keep]
-    vader = vader_compound([data.texts[i] for i in keep])[:, None]
-    return {embeddings.name: vectors, f"{embeddings.name}+vader": np.hstack([vectors, vader]), "vader": vader}
 
 
 def measure_sentiment(embeddings: EmbeddingBackend, data_dir: Path, with_vader: bool = True) -> list[Measure]:
@@ -178,10 +168,6 @@ def format_table(measures: list[Measure]) -> str:
 def write_report(measures: list[Measure], shipped: dict, path: Path = MODELS_DIR / "report.json") -> None:
     report = {"measures": [m.row() for m in measures], "shipped": shipped}
     path.write_text(json.dumps(report, indent=1) + "\n")
-
-
-def shipped_sentiment_uses_vader() -> bool:
-    return SentimentHead.load("sentiment-minilm").head.features == "embedding+vader"
 
 
 def measure_all(data_dir: str | Path | None = None) -> list[Measure]:
