@@ -7,6 +7,7 @@ import random
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,12 @@ from .evaluators.cache import CachedEmbeddings
 from .evaluators.registry import build_evaluators
 from .failures import report_failure
 from .record import LLMCall
+
+if TYPE_CHECKING:
+    from .backends import Backends
+
+
+GIVE_UP_AFTER = 3  # records retried alone after a failed batch before the failure is judged systemic
 
 
 @dataclass(slots=True)
@@ -44,7 +51,7 @@ class Scorer:
     to the built-in and entry-point ones.
     """
 
-    def __init__(self, settings: Settings | None = None, backends=None,
+    def __init__(self, settings: Settings | None = None, backends: Backends | None = None,
                  evaluators: Iterable[Evaluator] | None = None) -> None:
         from .backends import make_backends
 
@@ -74,7 +81,8 @@ class Scorer:
         if rate >= 1.0:
             return list(range(len(calls)))
         with self._random_lock:
-            return [i for i in range(len(calls)) if self._random.random() < rate]
+            drawn = [self._random.random() < rate for _ in calls]
+        return [i for i, call in enumerate(calls) if drawn[i] or _is_free(evaluator, call)]
 
     def _batch(self, calls: Sequence[LLMCall], vectors: dict[str, np.ndarray]) -> Batch:
         return Batch(calls, self.backends, self.settings, vectors)
@@ -98,8 +106,9 @@ class Scorer:
             return {}
 
     def _run(self, evaluator: Evaluator, calls: list[LLMCall], scores: list[Scores],
-             vectors: dict[str, np.ndarray]) -> None:
-        """Evaluate the batch; if that fails, each record alone: one bad record costs only its own score."""
+             vectors: dict[str, np.ndarray]) -> bool:
+        """Evaluate the batch; if that fails, each record alone, so one bad record costs only its own score.
+        When the first records fail alone too, the fault is not theirs (a backend is down): stop there."""
         try:
             outputs = list(evaluator.evaluate(self._batch(calls, vectors)))
             if len(outputs) != len(calls):
@@ -107,16 +116,28 @@ class Scorer:
         except Exception as exc:
             if len(calls) == 1:
                 report_failure(f"evaluator {evaluator.name}", exc)
-                return
-            for call, one in zip(calls, scores, strict=True):
-                self._run(evaluator, [call], [one], vectors)
-            return
+                return False
+            succeeded = False
+            for n, (call, one) in enumerate(zip(calls, scores, strict=True)):
+                succeeded = self._run(evaluator, [call], [one], vectors) or succeeded
+                if not succeeded and n + 1 >= GIVE_UP_AFTER:
+                    break
+            return succeeded
         for output, one in zip(outputs, scores, strict=True):
             if output is not None:
                 try:
                     evaluator.apply(output, one)
                 except Exception as exc:
                     report_failure(f"evaluator {evaluator.name}", exc)
+        return True
+
+
+def _is_free(evaluator: Evaluator, call: LLMCall) -> bool:
+    try:
+        return bool(evaluator.is_free(call))
+    except Exception as exc:
+        report_failure(f"evaluator {evaluator.name}", exc)
+        return False
 
 
 _default: Scorer | None = None

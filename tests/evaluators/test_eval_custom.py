@@ -11,6 +11,7 @@ import pytest
 from otel_llm.evaluators import ENTRY_POINT_GROUP, Evaluator
 from otel_llm.evaluators.registry import entry_point_evaluators
 from otel_llm.record import LLMCall
+from otel_llm.scoring import GIVE_UP_AFTER
 
 
 class QuestionAnswered(Evaluator):
@@ -122,3 +123,24 @@ def test_broken_entry_point_is_reported_and_skipped(plugin_dir):
     )
     importlib.invalidate_caches()
     assert [e.name for e in entry_point_evaluators()] == ["shouting"]
+
+
+class BackendDown(Evaluator):
+    """Every call fails, as when the service an evaluator depends on is unreachable."""
+
+    name = "always_down"
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def evaluate(self, batch):
+        self.attempts += 1
+        raise ConnectionError("service unreachable")
+
+
+def test_a_systemic_failure_is_not_retried_record_by_record(make_scorer):
+    down = BackendDown()
+    calls = [LLMCall("m", prompt="q", completion=f"answer {i}") for i in range(10)]
+    scores = make_scorer(extra=[down], evaluators=()).score_many(calls)
+    assert down.attempts == 1 + GIVE_UP_AFTER  # the batch, then a few records alone, then it gives up
+    assert all(s.extra == {} for s in scores)

@@ -104,6 +104,20 @@ def test_sampling_zero_skips_an_evaluator(make_scorer):
     assert all(s.sentiment is not None and s.similarity is not None for s in scores)
 
 
+def test_exact_signals_count_even_when_refusal_is_sampled_out(make_scorer):
+    scorer = make_scorer(sample_rates=("refusal=0",))
+    blocked, plain = scorer.score_many(
+        [
+            call(
+                BREAD_PROMPT, "Sorry, the model cannot answer this question.", refusal_signal=SIGNAL_GUARDRAIL
+            ),
+            call(BREAD_PROMPT, REFUSAL),
+        ]
+    )
+    assert (blocked.refusal, blocked.refusal_source) == (1.0, SIGNAL_GUARDRAIL)
+    assert plain.refusal is None and plain.similarity is not None
+
+
 def test_switched_off_evaluators_do_not_run(make_scorer, counting_embeddings):
     scorer = make_scorer(evaluators=("similarity",))
     assert [e.name for e in scorer.evaluators] == ["similarity"]

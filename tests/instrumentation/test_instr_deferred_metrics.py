@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 import pytest
@@ -76,12 +77,16 @@ def test_instr_full_queue_drops_and_says_so(caplog: pytest.LogCaptureFixture) ->
 def test_instr_drain_thread_records_without_any_collection() -> None:
     recorder, histogram, (reader, _) = _recorder(interval_s=0.01)
     recorder.add([(histogram, 2.0, {})])
-    recorder.stop()  # joins the thread, which has drained or drains the rest now
+
+    deadline = time.monotonic() + 10  # generous: the thread wakes every 10 ms
+    while recorder.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not recorder.pending  # drained by the thread, before any collection
+    recorder.stop()
 
     assert recorder._thread is not None and not recorder._thread.is_alive()
-    assert not recorder.pending
     [point] = _points(reader)["h"]
-    assert point.count == 1
+    assert (point.count, point.sum) == (1, 2.0)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

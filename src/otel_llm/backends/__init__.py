@@ -56,7 +56,7 @@ def make_backends(settings: Settings) -> Backends:
     if choice == "local":
         from .local import LocalEmbeddings, LocalSentiment, LocalToxicity
 
-        embeddings = LocalEmbeddings()
+        embeddings = LocalEmbeddings(max_seq_length=settings.local_max_tokens)
         return Backends(embeddings, LocalSentiment(embeddings), LocalToxicity(embeddings), "local")
     if choice == "lexical":
         from .lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity

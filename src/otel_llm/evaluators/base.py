@@ -52,6 +52,10 @@ class Evaluator(ABC):
         """Texts `evaluate` will embed through `batch.embed` (embedded together with everyone else's)."""
         return ()
 
+    def is_free(self, call: LLMCall) -> bool:
+        """True when `call` can be judged at no cost (an exact signal): it is scored even when sampled out."""
+        return False
+
     @abstractmethod
     def evaluate(self, batch: Batch) -> Sequence[Any]:
         """One result per call of `batch.calls`, in order; None where the call gets no score."""

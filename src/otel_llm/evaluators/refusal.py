@@ -93,6 +93,9 @@ class RefusalEvaluator(Evaluator):
     def uses_embeddings(self, batch: Batch) -> bool:
         return self.model_for(batch.backends.embeddings.name).features == "phrase-embedding+fuzzy"
 
+    def is_free(self, call) -> bool:
+        return bool(getattr(call, "refusal_signal", None))
+
     def texts_to_embed(self, call, batch: Batch) -> Iterable[str]:
         completion = text_of(call.completion)
         if call.refusal_signal or not completion.strip() or not self.uses_embeddings(batch):
