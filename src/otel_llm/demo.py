@@ -178,6 +178,7 @@ def run_demo(otlp_endpoint: str | None = None, calls: int = 48, out=sys.stdout) 
     finally:
         instrumentor.uninstrument()
     _print_table(table, out)
+    _print_by_kind(out)
     lines = [line for line in emf_buffer.getvalue().splitlines() if line.strip()]
     quality = [line for line in lines if f'"{names.REFUSAL}"' in line]
     print(f"\nCloudWatch EMF as Lambda would ship it from stdout, no collector ({len(lines)} lines; "
@@ -187,6 +188,27 @@ def run_demo(otlp_endpoint: str | None = None, calls: int = 48, out=sys.stdout) 
     meter_provider.shutdown()
     tracer_provider.shutdown()
     return 0
+
+
+def _print_by_kind(out) -> None:
+    """The same evaluators through the public scoring API, one row per kind of reply in the workload."""
+    from .scoring import score_many
+
+    scored = [e for e in EXCHANGES if e.kind != "error"]
+    results = score_many([(e.prompt, e.reply) for e in scored], model_id=MODELS[0][0])
+    by_kind: dict[str, list] = defaultdict(list)
+    for exchange, result in zip(scored, results, strict=True):
+        by_kind[exchange.kind].append(result)
+    print(f"\n{'reply kind (otel_llm.score_many)':<34}{'cosine':>9}{'sentiment':>11}{'toxicity':>10}"
+          f"{'refusal':>9}{'refused':>9}", file=out)
+    for kind, rows in by_kind.items():
+        def mean(field: str, rows=rows) -> float:
+            return sum(getattr(r, field) or 0.0 for r in rows) / len(rows)
+
+        refused = sum(bool(r.refused) for r in rows)
+        print(f"{kind:<34}{mean('similarity'):>9.2f}{mean('sentiment'):>11.2f}{mean('toxicity'):>10.2f}"
+              f"{mean('refusal'):>9.2f}{refused:>6}/{len(rows)}", file=out)
+    print("(raw scores: cosine and sentiment in [-1, 1], toxicity and refusal in [0, 1])", file=out)
 
 
 def _print_table(table: dict[str, dict[str, list[float]]], out) -> None:
@@ -202,11 +224,11 @@ def _print_table(table: dict[str, dict[str, list[float]]], out) -> None:
         ("refusal", names.REFUSAL, _mean),
         ("refused", names.REFUSALS, lambda c: f"{int(c[0])}"),
     )
-    header = f"{'model':<42}" + "".join(f"{title:>11}" for title, _, _ in columns)
+    header = f"{'model':<46}" + "".join(f"{title:>11}" for title, _, _ in columns)
     print("\n" + header, file=out)
     print("-" * len(header), file=out)
     for model in sorted(m for m in table if m != "?"):
         row = table[model]
-        print(f"{model:<42}" + "".join(f"{fmt(row[key]):>11}" for _, key, fmt in columns), file=out)
+        print(f"{model:<46}" + "".join(f"{fmt(row[key]):>11}" for _, key, fmt in columns), file=out)
     print("\nQuality scores are in [0, 1] as recorded (sentiment 0.5 = neutral); 'refusal' is the mean "
           "refusal score, 'refused' the count of completions judged refusals.", file=out)
