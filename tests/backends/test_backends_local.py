@@ -126,3 +126,10 @@ def test_float32_and_the_default_precision_agree(minilm):
 def test_unknown_dtype_is_refused():
     with pytest.raises(ValueError, match="dtype"):
         LocalEmbeddings(dtype="float16")
+
+
+def test_ordinary_assistant_prose_is_not_toxic(minilm):
+    answers = ["To reset your password, open Settings, choose Security and click Reset password.",
+               "Python lists are mutable; tuples are not. Use a tuple when the value should not change.",
+               "I am sorry, but I cannot help with that request."]
+    assert all(r.score < 0.5 and r.categories == () for r in LocalToxicity(minilm).toxicity(answers))

@@ -73,9 +73,8 @@ MAX_PARSED_RESPONSE_BYTES = 1 << 20
 class BedrockCall:
     """One Bedrock call: request parsing, span, metrics and the side-channel record."""
 
-    __slots__ = ("acc", "api", "attrs", "chunk_at", "ended", "family", "first_chunk_s", "metric_attrs",
-                 "owns_span", "request", "request_model", "response_model", "server_address", "span", "start",
-                 "telemetry")
+    __slots__ = ("acc", "api", "attribute_sets", "chunk_at", "ended", "family", "first_chunk_s", "owns_span",
+                 "request", "request_model", "response_model", "server_address", "span", "start", "telemetry")
 
     def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
                  server: tuple[str | None, int | None], joined_span: Span | None,
@@ -102,10 +101,9 @@ class BedrockCall:
             else:
                 body = load_json_body(params.get("body"))
                 self.request = parse_request_body(ref.family, body) if body is not None else ParsedRequest()
-        self.attrs = sets = telemetry.attribute_sets(
+        self.attribute_sets = sets = telemetry.attribute_sets(
             self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
             server, self.response_model)
-        self.metric_attrs = sets.base
         self.owns_span = joined_span is None
         if joined_span is not None:
             self.span = joined_span
@@ -158,7 +156,7 @@ class BedrockCall:
                 self.first_chunk_s = now - self.start
             else:  # contrib records no chunk timings: these are ours even beside it
                 self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
-                                              self.metric_attrs),))
+                                              self.attribute_sets.base),))
             self.chunk_at = now
             acc = self.acc
             if acc is None:
@@ -217,7 +215,7 @@ class BedrockCall:
         span = self.span
         error = error_type(exc) if exc is not None else None
         telemetry = self.telemetry
-        sets = self.attrs
+        sets = self.attribute_sets
         attrs, input_attrs, output_attrs = sets.base, sets.input_tokens, sets.output_tokens
         if error is not None:
             attrs = {**attrs, error_attributes.ERROR_TYPE: error}
