@@ -208,7 +208,7 @@ def train_refusal_models(data_dir: Path, embeddings: EmbeddingBackend, out_dir: 
 
 
 def run_evaluation(data_dir: str | Path | None = None, with_heads: bool = True) -> list[Measure]:
-    """Every measure of the local backend: refusal, then similarity, sentiment and toxicity (D1's code)."""
+    """Every measure: refusal, then similarity, sentiment and toxicity of both offline backends."""
     from .backends.local import LocalEmbeddings
     from .training.data import find_data_dir
 
@@ -221,9 +221,9 @@ def run_evaluation(data_dir: str | Path | None = None, with_heads: bool = True) 
     embeddings = LocalEmbeddings()
     measures = measure_refusal(folder, embeddings)
     if with_heads:
-        from .training.evaluate import measure_backend
+        from .training.evaluate import measure_all
 
-        measures += measure_backend(embeddings, folder)
+        measures += measure_all(folder)
     return measures
 
 

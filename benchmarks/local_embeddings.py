@@ -1,6 +1,6 @@
 """Throughput of LocalEmbeddings.embed on a realistic mix: short prompts and 50-300-word completions.
 
-    .venv/bin/python scripts/bench_local_embeddings.py [--pairs 96] [--max-seq-length 256]
+    .venv/bin/python benchmarks/local_embeddings.py [--pairs 96] [--max-seq-length 256]
         [--batch-size 32] [--dtype auto]
 
 Texts are built from the STS-B dev sentences (real English), seeded: per pair a 8-40-word prompt, a
