@@ -30,7 +30,10 @@ _EXPORTS = {
     "Settings": "otel_llm.config",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [
+    "BedrockInstrumentor", "LLMCall", "LLMMetricsSpanProcessor", "Scorer", "Scores", "Settings",
+    "__version__", "install", "llm_span", "score", "score_many",
+]
 
 if TYPE_CHECKING:
     from .config import Settings

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 logger = logging.getLogger("otel_llm")
 
@@ -28,67 +29,91 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _setting(default: object, env: str, doc: str) -> Any:
+    """A settings field with its environment variable and its README line."""
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All settings. Each field's `env` metadata names its environment variable."""
 
-    capture_content: bool = field(
-        default=False, metadata={"env": "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-                                 "doc": "Put prompt and completion text on spans (gen_ai.input.messages / gen_ai.output.messages)."})
-    metrics_enabled: bool = field(
-        default=True, metadata={"env": "OTEL_LLM_METRICS_ENABLED",
-                                "doc": "Attach the quality-metrics span processor when instrumenting."})
-    backend: str = field(
-        default="auto", metadata={"env": "OTEL_LLM_BACKEND",
-                                  "doc": "Scoring backend: `local` (MiniLM + trained heads), `aws` (Titan Embeddings + Comprehend), `lexical` (dependency-free, weaker), `auto` (local if installed, else lexical)."})
-    evaluators: tuple[str, ...] = field(
-        default=("similarity", "sentiment", "toxicity", "refusal"),
-        metadata={"env": "OTEL_LLM_EVALUATORS", "doc": "Comma-separated evaluators to run (plus any registered through the `otel_llm.evaluators` entry point)."})
-    sample_rate: float = field(
-        default=1.0, metadata={"env": "OTEL_LLM_SAMPLE_RATE",
-                               "doc": "Fraction of calls scored, per evaluator unless overridden by OTEL_LLM_SAMPLE_RATES."})
-    sample_rates: tuple[str, ...] = field(
-        default=(), metadata={"env": "OTEL_LLM_SAMPLE_RATES",
-                              "doc": "Per-evaluator rates, e.g. `toxicity=0.1,similarity=0.5`."})
-    queue_size: int = field(
-        default=2048, metadata={"env": "OTEL_LLM_QUEUE_SIZE", "doc": "Records waiting to be scored; past it records are dropped and counted."})
-    batch_size: int = field(
-        default=32, metadata={"env": "OTEL_LLM_BATCH_SIZE", "doc": "Records scored per batch."})
-    schedule_delay_ms: int = field(
-        default=200, metadata={"env": "OTEL_LLM_SCHEDULE_DELAY_MS", "doc": "Longest wait before a partial batch is scored."})
-    cache_size: int = field(
-        default=4096, metadata={"env": "OTEL_LLM_CACHE_SIZE", "doc": "Texts whose embeddings and scores are cached (by content hash)."})
-    max_content_chars: int = field(
-        default=32768, metadata={"env": "OTEL_LLM_MAX_CONTENT_CHARS", "doc": "Prompt/completion text kept per call; longer text is truncated, never copied without bound."})
-    refusal_phrases_file: str | None = field(
-        default=None, metadata={"env": "OTEL_LLM_REFUSAL_PHRASES_FILE", "doc": "Extra refusal phrases, one per line (`family: phrase` to target a family)."})
-    refusal_threshold: float | None = field(
-        default=None, metadata={"env": "OTEL_LLM_REFUSAL_THRESHOLD", "doc": "Override the tuned refusal decision threshold on the refusal score."})
-    aws_region: str | None = field(
-        default=None, metadata={"env": "OTEL_LLM_AWS_REGION", "doc": "Region of the AWS backends (default: the boto3 default region)."})
-    embedding_model_id: str = field(
-        default="amazon.titan-embed-text-v2:0", metadata={"env": "OTEL_LLM_EMBEDDING_MODEL_ID", "doc": "Bedrock embedding model of the `aws` backend."})
-    embedding_dimensions: int = field(
-        default=512, metadata={"env": "OTEL_LLM_EMBEDDING_DIMENSIONS", "doc": "Titan v2 output dimensions (256, 512 or 1024)."})
-    local_max_tokens: int = field(
-        default=256, metadata={"env": "OTEL_LLM_LOCAL_MAX_TOKENS",
-                               "doc": "Word pieces the `local` backend reads per text (longer text is cut); 128 is about twice as fast on long completions."})
-    bedrock_endpoint_url: str | None = field(
-        default=None, metadata={"env": "OTEL_LLM_BEDROCK_ENDPOINT_URL", "doc": "Endpoint of bedrock-runtime for the `aws` backend (VPC endpoints, the local emulator)."})
-    comprehend_endpoint_url: str | None = field(
-        default=None, metadata={"env": "OTEL_LLM_COMPREHEND_ENDPOINT_URL", "doc": "Endpoint of Comprehend for the `aws` backend."})
-    backend_timeout_s: float = field(
-        default=5.0, metadata={"env": "OTEL_LLM_BACKEND_TIMEOUT_S", "doc": "Bound on every backend call (connect and read)."})
-    resolve_inference_profiles: bool = field(
-        default=False, metadata={"env": "OTEL_LLM_RESOLVE_INFERENCE_PROFILES",
-                                 "doc": "Resolve application inference profile ARNs to their model with a cached GetInferenceProfile call (off the hot path)."})
-    evaluation_events: bool = field(
-        default=False, metadata={"env": "OTEL_LLM_EVALUATION_EVENTS", "doc": "Also emit a `gen_ai.evaluation.result` event per score."})
-    emf_export: str | None = field(
-        default=None, metadata={"env": "OTEL_LLM_EMF_EXPORT",
-                                "doc": "Also write metrics as CloudWatch EMF lines, with no collector: `stdout` (Lambda) or a file path."})
-    emf_namespace: str = field(
-        default="OtelLLM", metadata={"env": "OTEL_LLM_EMF_NAMESPACE", "doc": "CloudWatch namespace of the EMF lines."})
+    capture_content: bool = _setting(
+        False, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        "Put prompt and completion text on spans (gen_ai.input.messages / gen_ai.output.messages).")
+    metrics_enabled: bool = _setting(
+        True, "OTEL_LLM_METRICS_ENABLED",
+        "Attach the quality-metrics span processor when instrumenting.")
+    backend: str = _setting(
+        "auto", "OTEL_LLM_BACKEND",
+        "Scoring backend: `local` (MiniLM + trained heads), `aws` (Titan Embeddings + Comprehend), "
+        "`lexical` (dependency-free, weaker), `auto` (local if installed, else lexical).")
+    evaluators: tuple[str, ...] = _setting(
+        ("similarity", "sentiment", "toxicity", "refusal"), "OTEL_LLM_EVALUATORS",
+        "Comma-separated evaluators to run (plus any registered through the `otel_llm.evaluators` entry "
+        "point).")
+    sample_rate: float = _setting(
+        1.0, "OTEL_LLM_SAMPLE_RATE",
+        "Fraction of calls scored, per evaluator unless overridden by OTEL_LLM_SAMPLE_RATES.")
+    sample_rates: tuple[str, ...] = _setting(
+        (), "OTEL_LLM_SAMPLE_RATES",
+        "Per-evaluator rates, e.g. `toxicity=0.1,similarity=0.5`.")
+    queue_size: int = _setting(
+        2048, "OTEL_LLM_QUEUE_SIZE",
+        "Records waiting to be scored; past it records are dropped and counted.")
+    batch_size: int = _setting(
+        32, "OTEL_LLM_BATCH_SIZE",
+        "Records scored per batch.")
+    schedule_delay_ms: int = _setting(
+        200, "OTEL_LLM_SCHEDULE_DELAY_MS",
+        "Longest wait before a partial batch is scored.")
+    cache_size: int = _setting(
+        4096, "OTEL_LLM_CACHE_SIZE",
+        "Texts whose embeddings and scores are cached (by content hash).")
+    max_content_chars: int = _setting(
+        32768, "OTEL_LLM_MAX_CONTENT_CHARS",
+        "Prompt/completion text kept per call; longer text is truncated, never copied without bound.")
+    refusal_phrases_file: str | None = _setting(
+        None, "OTEL_LLM_REFUSAL_PHRASES_FILE",
+        "Extra refusal phrases, one per line (`family: phrase` to target a family).")
+    refusal_threshold: float | None = _setting(
+        None, "OTEL_LLM_REFUSAL_THRESHOLD",
+        "Override the tuned refusal decision threshold on the refusal score.")
+    aws_region: str | None = _setting(
+        None, "OTEL_LLM_AWS_REGION",
+        "Region of the AWS backends (default: the boto3 default region).")
+    embedding_model_id: str = _setting(
+        "amazon.titan-embed-text-v2:0", "OTEL_LLM_EMBEDDING_MODEL_ID",
+        "Bedrock embedding model of the `aws` backend.")
+    embedding_dimensions: int = _setting(
+        512, "OTEL_LLM_EMBEDDING_DIMENSIONS",
+        "Titan v2 output dimensions (256, 512 or 1024).")
+    local_max_tokens: int = _setting(
+        256, "OTEL_LLM_LOCAL_MAX_TOKENS",
+        "Word pieces the `local` backend reads per text (longer text is cut); 128 is about twice as fast "
+        "on long completions.")
+    bedrock_endpoint_url: str | None = _setting(
+        None, "OTEL_LLM_BEDROCK_ENDPOINT_URL",
+        "Endpoint of bedrock-runtime for the `aws` backend (VPC endpoints, the local emulator).")
+    comprehend_endpoint_url: str | None = _setting(
+        None, "OTEL_LLM_COMPREHEND_ENDPOINT_URL",
+        "Endpoint of Comprehend for the `aws` backend.")
+    backend_timeout_s: float = _setting(
+        5.0, "OTEL_LLM_BACKEND_TIMEOUT_S",
+        "Bound on every backend call (connect and read).")
+    resolve_inference_profiles: bool = _setting(
+        False, "OTEL_LLM_RESOLVE_INFERENCE_PROFILES",
+        "Resolve application inference profile ARNs to their model with a cached GetInferenceProfile call "
+        "(off the hot path).")
+    evaluation_events: bool = _setting(
+        False, "OTEL_LLM_EVALUATION_EVENTS",
+        "Also emit a `gen_ai.evaluation.result` event per score.")
+    emf_export: str | None = _setting(
+        None, "OTEL_LLM_EMF_EXPORT",
+        "Also write metrics as CloudWatch EMF lines, with no collector: `stdout` (Lambda) or a file path.")
+    emf_namespace: str = _setting(
+        "OtelLLM", "OTEL_LLM_EMF_NAMESPACE",
+        "CloudWatch namespace of the EMF lines.")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -57,23 +57,33 @@ class Instrument:
 
 
 QUALITY_HISTOGRAMS = (
-    Instrument(SIMILARITY, "histogram", "1", "Prompt-completion semantic similarity: max(0, cosine) of their embeddings.", SCORE_BUCKETS),
-    Instrument(SENTIMENT, "histogram", "1", "Completion sentiment mapped to [0, 1]: (score + 1) / 2; 0 negative, 0.5 neutral, 1 positive.", SCORE_BUCKETS),
-    Instrument(TOXICITY, "histogram", "1", "Completion toxicity: the highest category probability.", SCORE_BUCKETS),
-    Instrument(REFUSAL, "histogram", "1", "How close the completion is to a refusal; its mean is the refusal ratio.", SCORE_BUCKETS),
+    Instrument(SIMILARITY, "histogram", "1",
+               "Prompt-completion semantic similarity: max(0, cosine) of their embeddings.", SCORE_BUCKETS),
+    Instrument(SENTIMENT, "histogram", "1",
+               "Completion sentiment mapped to [0, 1]: (score + 1) / 2; 0 negative, 0.5 neutral, 1 positive.",
+               SCORE_BUCKETS),
+    Instrument(TOXICITY, "histogram", "1",
+               "Completion toxicity: the highest category probability.", SCORE_BUCKETS),
+    Instrument(REFUSAL, "histogram", "1",
+               "How close the completion is to a refusal; its mean is the refusal ratio.", SCORE_BUCKETS),
 )
 
 CALL_INSTRUMENTS = (
-    Instrument(TOKEN_USAGE, "histogram", "{token}", "Tokens used per call, by gen_ai.token.type.", TOKEN_BUCKETS),
+    Instrument(TOKEN_USAGE, "histogram", "{token}",
+               "Tokens used per call, by gen_ai.token.type.", TOKEN_BUCKETS),
     Instrument(OPERATION_DURATION, "histogram", "s", "Duration of the GenAI operation.", DURATION_BUCKETS),
-    Instrument(TIME_TO_FIRST_CHUNK, "histogram", "s", "Time from request to the first streamed chunk.", CHUNK_BUCKETS),
-    Instrument(TIME_PER_OUTPUT_CHUNK, "histogram", "s", "Time between streamed chunks after the first.", CHUNK_BUCKETS),
+    Instrument(TIME_TO_FIRST_CHUNK, "histogram", "s",
+               "Time from request to the first streamed chunk.", CHUNK_BUCKETS),
+    Instrument(TIME_PER_OUTPUT_CHUNK, "histogram", "s",
+               "Time between streamed chunks after the first.", CHUNK_BUCKETS),
 )
 
 COUNTERS = (
-    Instrument(REFUSALS, "counter", "{completion}", "Completions judged refusals, by otel_llm.refusal.source."),
+    Instrument(REFUSALS, "counter", "{completion}",
+               "Completions judged refusals, by otel_llm.refusal.source."),
     Instrument(RECORDS, "counter", "{record}", "Records seen by the quality processor, by otel_llm.outcome."),
-    Instrument(SDK_ERRORS, "counter", "{error}", "Failures inside otel-llm (the user's call is never affected), by otel_llm.component."),
+    Instrument(SDK_ERRORS, "counter", "{error}",
+               "Failures inside otel-llm (the user's call is never affected), by otel_llm.component."),
 )
 
 ALL_INSTRUMENTS = CALL_INSTRUMENTS + QUALITY_HISTOGRAMS + COUNTERS

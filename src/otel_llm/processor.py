@@ -198,12 +198,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             for call in batch:
                 self._recorder.count(OUTCOME_FAILED, call_attributes(call))
             return
-        for call, scores in zip(batch, results, strict=True):
-            try:
-                self._recorder.record(call, scores)
-            except Exception as exc:
-                report_failure("quality_metrics", exc)
-                self._recorder.count(OUTCOME_FAILED, call_attributes(call))
+        self._recorder.record_all(batch, results)
 
     def _get_scorer(self) -> Any:
         if self._scorer is None and not self._scorer_failed:

@@ -4,6 +4,7 @@ counters, and optionally one `gen_ai.evaluation.result` event per score."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -11,6 +12,7 @@ from opentelemetry._logs import LoggerProvider, get_logger
 from opentelemetry.metrics import Histogram, MeterProvider
 
 from . import metrics as names
+from .failures import report_failure
 from .record import LLMCall
 
 OUTCOME_SCORED = "scored"
@@ -87,6 +89,15 @@ class QualityRecorder:
         if recorded and self._event_logger is not None:
             self._emit_events(call, scores)
         return outcome
+
+    def record_all(self, calls: Sequence[LLMCall], results: Sequence[Any]) -> None:
+        """Record each call's scores; a call whose recording fails is reported and counted as failed."""
+        for call, scores in zip(calls, results, strict=True):
+            try:
+                self.record(call, scores)
+            except Exception as exc:
+                report_failure("quality_metrics", exc)
+                self.count(OUTCOME_FAILED, call_attributes(call))
 
     def _extra_histogram(self, extra_name: str) -> Histogram:
         name = names.PREFIX + extra_name

@@ -169,12 +169,7 @@ class Pipeline:
 
     def record(self, calls: list[LLMCall], results: list[Any]) -> None:
         """Record every score with the span processor's own recorder."""
-        for call, scores in zip(calls, results, strict=True):
-            try:
-                self.recorder.record(call, scores)
-            except Exception as exc:
-                report_failure("quality_metrics", exc)
-                self.recorder.count(OUTCOME_FAILED, call_attributes(call))
+        self.recorder.record_all(calls, results)
 
     def score_and_record(self, calls: list[LLMCall]) -> None:
         """Score and record `calls`. If the scorer fails nothing is recorded but the failures, and the error
