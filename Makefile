@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/otel-llm demo
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts examples
+	$(VENV)/bin/mypy src/otel_llm --ignore-missing-imports
+
+test: lint
 	$(PY) -m pytest -q
 
 accuracy: $(STAMP)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -113,15 +113,15 @@ def _collect(reader: InMemoryMetricReader) -> dict[str, dict[str, list[float]]]:
                     column = metric.name
                     if metric.name == names.TOKEN_USAGE:
                         column = f"{metric.name}.{attrs.get(names.ATTR_TOKEN_TYPE)}"
-                    if metric.name == names.OPERATION_DURATION and attrs.get(names.ATTR_ERROR_TYPE):
-                        table[model]["errors"][0] += point.count
                     cell = table[model][column]
-                    if hasattr(point, "count"):
-                        cell[0] += point.sum
-                        cell[1] += point.count
-                    else:
+                    if isinstance(point, NumberDataPoint):
                         cell[0] += point.value
                         cell[1] += 1
+                        continue
+                    if metric.name == names.OPERATION_DURATION and attrs.get(names.ATTR_ERROR_TYPE):
+                        table[model]["errors"][0] += point.count
+                    cell[0] += point.sum
+                    cell[1] += point.count
     return table
 
 

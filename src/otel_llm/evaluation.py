@@ -73,7 +73,7 @@ def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
     from .training.data import load_sentiment, load_stsb
 
     stsb, sentiment = load_stsb(data_dir), load_sentiment(data_dir)
-    by_domain = {"nyt": [], "tweets": []}
+    by_domain: dict[str, list[str]] = {"nyt": [], "tweets": []}
     for text, domain in zip(sentiment.texts, sentiment.domains, strict=True):
         by_domain[str(domain)].append(text)
     prose = list(dict.fromkeys(stsb.first + stsb.second + by_domain["nyt"]))

@@ -140,13 +140,14 @@ class LocalEmbeddings:
         with self._lock:  # one encode at a time: two would only fight over the same cores
             if self._load_error is not None:
                 raise self._load_error
-            if self._model is None:
+            model = self._model
+            if model is None:
                 try:
-                    self._model = self._load()
+                    model = self._model = self._load()
                 except Exception as exc:
                     self._load_error = exc
                     raise
-            vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+            vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
                                          show_progress_bar=False)
         vectors = vectors.float().numpy()  # normalised here, in float32, whatever precision the model ran in
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

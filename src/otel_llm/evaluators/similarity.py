@@ -19,8 +19,9 @@ def question_of(call: LLMCall) -> str:
     """The text the completion answers: the last user message with text, else the flattened prompt."""
     for message in reversed(call.messages or ()):
         if isinstance(message, dict) and message.get("role") == "user":
-            texts = [p.get("content") for p in message.get("parts") or ()
-                     if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("content"), str)]
+            texts: list[str] = [p["content"] for p in message.get("parts") or ()
+                                if isinstance(p, dict) and p.get("type") == "text"
+                                and isinstance(p.get("content"), str)]
             if any(t.strip() for t in texts):
                 return "\n".join(texts)
     return text_of(call.prompt)
