@@ -44,6 +44,7 @@ from .telemetry import (
     request_attributes,
     set_content_attributes,
     set_response_attributes,
+    total_input_tokens,
 )
 
 CONVERSE = "Converse"
@@ -226,8 +227,9 @@ class BedrockCall:
             measurements.append((telemetry.time_to_first_chunk, self.first_chunk_s, attrs))
         if self.owns_span:  # beside contrib botocore, duration and tokens are its to record
             measurements.append((telemetry.duration, duration, attrs))
-            if response.input_tokens is not None:
-                measurements.append((telemetry.token_usage, response.input_tokens, input_attrs))
+            input_tokens = total_input_tokens(response)
+            if input_tokens is not None:
+                measurements.append((telemetry.token_usage, input_tokens, input_attrs))
             if response.output_tokens is not None:
                 measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
         if measurements:

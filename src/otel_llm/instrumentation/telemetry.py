@@ -109,6 +109,14 @@ def request_attributes(request: ParsedRequest) -> dict[str, Any]:
     return {k: v for k, v in request.params.items() if v is not None}
 
 
+def total_input_tokens(response: ParsedResponse) -> int | None:
+    """Input tokens as the conventions count them: cached ones included. Bedrock (Converse, Anthropic)
+    reports prompt-cache reads and writes apart from `inputTokens`, so they are added back here."""
+    if response.input_tokens is None:
+        return None
+    return response.input_tokens + (response.cache_read_tokens or 0) + (response.cache_write_tokens or 0)
+
+
 def set_response_attributes(span: Span, response: ParsedResponse) -> None:
     """Response id, finish reasons and token usage on `span` (one `set_attributes` call)."""
     attributes: dict[str, Any] = {}
@@ -117,7 +125,7 @@ def set_response_attributes(span: Span, response: ParsedResponse) -> None:
     if response.finish_reasons:
         attributes[gen_ai.GEN_AI_RESPONSE_FINISH_REASONS] = response.finish_reasons
     for key, value in (
-        (gen_ai.GEN_AI_USAGE_INPUT_TOKENS, response.input_tokens),
+        (gen_ai.GEN_AI_USAGE_INPUT_TOKENS, total_input_tokens(response)),
         (gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS, response.output_tokens),
         (gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, response.cache_read_tokens),
         (gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, response.cache_write_tokens),
