@@ -35,17 +35,18 @@ class ApiCallWrapper:
         self.telemetry = telemetry
 
     def __call__(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        call = None
         try:
             operation = args[0] if args else kwargs.get("operation_name")
-            if operation not in OPERATIONS or instance.meta.service_model.service_name != SERVICE \
-                    or not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            params = args[1] if len(args) > 1 else kwargs.get("api_params", {})
-            current = context.get_current()
-            call = BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
-                               current_contrib_span(operation, current), current)
+            if operation in OPERATIONS and instance.meta.service_model.service_name == SERVICE \
+                    and is_instrumentation_enabled():
+                params = args[1] if len(args) > 1 else kwargs.get("api_params", {})
+                current = context.get_current()
+                call = BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
+                                   current_contrib_span(operation, current), current)
         except Exception as exc:
             report_failure("instrumentation", exc)
+        if call is None:  # never inside the try above: the user's own errors must not be caught there
             return wrapped(*args, **kwargs)
         token = context.attach(trace.set_span_in_context(call.span, current)) if call.owns_span else None
         try:
