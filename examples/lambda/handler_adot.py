@@ -12,7 +12,9 @@ After each invocation the layer's wrapper force-flushes the tracer provider (whi
 processor score everything queued) and then the meter provider (which sends the scores to the collector
 extension) before Lambda freezes the sandbox.
 
-Locally, against the Bedrock emulator:  opentelemetry-instrument python examples/lambda/handler_adot.py
+Locally, against the Bedrock emulator, sending OTLP to a collector on localhost:4318:
+  set -a; . examples/zero_code/otel.env; set +a
+  opentelemetry-instrument python examples/lambda/handler_adot.py
 """
 
 from __future__ import annotations

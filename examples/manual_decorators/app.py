@@ -1,7 +1,13 @@
 """Quality metrics for an LLM that is not Bedrock: wrap the call with `otel_llm.llm_span`.
 
-    python examples/manual_decorators/app.py            # EMF lines on stdout (OTEL_LLM_EMF_EXPORT=stdout)
-    OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 python examples/manual_decorators/app.py   # or OTLP
+    python examples/manual_decorators/app.py            # EMF lines on stdout (delta, distributions)
+
+or OTLP to an ADOT collector (collector/), which needs delta temporality and exponential histograms:
+
+    OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta \
+    OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram \
+    OTEL_METRIC_EXPORT_INTERVAL=60000 python examples/manual_decorators/app.py
 
 `answer()` below stands in for your client (an OpenAI-compatible gateway, a SageMaker endpoint, a local
 model): replace its body, keep the decorator.

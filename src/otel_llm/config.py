@@ -88,6 +88,9 @@ class Settings:
     embedding_dimensions: int = _setting(
         512, "OTEL_LLM_EMBEDDING_DIMENSIONS",
         "Titan v2 output dimensions (256, 512 or 1024).")
+    embedding_normalize: bool = _setting(
+        True, "OTEL_LLM_EMBEDDING_NORMALIZE",
+        "Ask Titan v2 for unit-length vectors (cosines are computed on unit rows either way).")
     local_max_tokens: int = _setting(
         256, "OTEL_LLM_LOCAL_MAX_TOKENS",
         "Word pieces the `local` backend reads per text (longer text is cut); 128 is about twice as fast "
@@ -110,7 +113,9 @@ class Settings:
         "Also emit a `gen_ai.evaluation.result` event per score.")
     emf_export: str | None = _setting(
         None, "OTEL_LLM_EMF_EXPORT",
-        "Also write metrics as CloudWatch EMF lines, with no collector: `stdout` (Lambda) or a file path.")
+        "Where `otel_llm.exporters.emf_reader_from_settings()` and the Lambda pipeline handlers write "
+        "CloudWatch EMF lines, with no collector: `stdout` (Lambda) or a file path. Under "
+        "`opentelemetry-instrument`, use `OTEL_METRICS_EXPORTER=emf` instead.")
     emf_namespace: str = _setting(
         "OtelLLM", "OTEL_LLM_EMF_NAMESPACE",
         "CloudWatch namespace of the EMF lines.")

@@ -83,7 +83,9 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
             if exc is not None:
                 call.error_type = type(exc).__qualname__
                 span.set_attribute(names.ATTR_ERROR_TYPE, call.error_type)
-                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                # Messages quote what failed (parsers quote the completion): only the type, unless opted in.
+                capture = (self._settings or _default_settings()).capture_content
+                span.set_status(Status(StatusCode.ERROR, str(exc) if capture else call.error_type))
             self._finish(span, call)
         except Exception as failure:
             report_failure("decorators", failure)
@@ -102,7 +104,7 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
             attrs["gen_ai.input.messages"] = _messages("user", call.prompt)
             attrs["gen_ai.output.messages"] = _messages("assistant", call.completion)
         span.set_attributes({k: v for k, v in attrs.items() if v is not None})
-        if (call.completion or call.refusal_signal) and span.get_span_context().is_valid:
+        if (call.completion or call.refusal_signal) and span.is_recording():  # else no processor sees it end
             sidechannel.publish(span.get_span_context(), call)
 
     # --- decorator -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ background worker in batches, recording the quality histograms; `install()` atta
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -61,9 +62,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 reinit()
 
         os.register_at_fork(after_in_child=after_fork_in_child)
-        # Registered after the SDK providers' own exit hooks, so it runs before them: what is still queued
-        # is scored and recorded before the meter provider's last export.
-        atexit.register(_flush_at_exit, weakref.ref(self))
+        _register_exit_flush(weakref.ref(self))
 
     # --- state shared by the caller threads and the worker (all guarded by self._cond) ---------
     def _init_worker(self) -> None:
@@ -74,6 +73,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._dropped: dict[tuple[str, str, str], int] = {}  # dropped since the worker last counted them
         self._flush_requested = 0
         self._flush_served = 0
+        self._flush_target = 0  # records some force_flush waits for: no schedule delay while one is queued
         self._scoring = False
         self._worker = threading.Thread(target=self._run, name="otel-llm-quality", daemon=True)
         self._worker.start()
@@ -128,6 +128,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             if not self._worker.is_alive():
                 return not self._queue
             target = self._enqueued
+            self._flush_target = max(self._flush_target, target)
             self._flush_requested += 1
             request = self._flush_requested
             self._cond.notify_all()
@@ -177,7 +178,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
 
     def _work_ready(self) -> bool:
         return (len(self._queue) >= self._batch_size or self._shutdown
-                or self._flush_requested > self._flush_served)
+                or self._flush_requested > self._flush_served or self._done < self._flush_target)
 
     def _count_dropped(self, dropped: dict[tuple[str, str, str], int]) -> None:
         for (model, operation, provider), amount in dropped.items():
@@ -210,6 +211,19 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._scorer_failed = True  # do not retry a failing model load for every batch
                 report_failure("scorer", exc)
         return self._scorer
+
+
+def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
+    """Score what is still queued at exit, twice. First at threading shutdown, while concurrent.futures still
+    takes work (a model loads through it; importing it registers its own hook first, and threading runs
+    these hooks last-in first-out). Then, for records of threads joined after that, at atexit: registered
+    after the SDK providers' hooks, so it runs before their last export."""
+    import concurrent.futures.process
+    import concurrent.futures.thread  # noqa: F401  (imported for its exit hook)
+
+    with contextlib.suppress(AttributeError, RuntimeError):  # another Python, or already shutting down
+        threading._register_atexit(_flush_at_exit, ref)  # type: ignore[attr-defined]
+    atexit.register(_flush_at_exit, ref)
 
 
 def _flush_at_exit(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:

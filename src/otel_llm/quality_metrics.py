@@ -84,7 +84,10 @@ class QualityRecorder:
         if getattr(scores, "refused", None):
             source = getattr(scores, "refusal_source", None) or "classifier"
             self._refusals.add(1, {**attrs, names.ATTR_REFUSAL_SOURCE: source})
-        outcome = OUTCOME_SCORED if recorded else OUTCOME_SAMPLED_OUT
+        if recorded:
+            outcome = OUTCOME_SCORED
+        else:  # nothing recorded: because an evaluator failed (an alarm must see it), or by sampling
+            outcome = OUTCOME_FAILED if getattr(scores, "failed", ()) else OUTCOME_SAMPLED_OUT
         self.count(outcome, attrs)
         if recorded and self._event_logger is not None:
             self._emit_events(call, scores)

@@ -40,6 +40,7 @@ class Scores:
     refusal_source: str | None = None  # guardrail_intervened | content_filtered | model_refusal | classifier
     extra: dict[str, float] = field(default_factory=dict)  # custom evaluators, each in [0, 1]
     backend: str = ""
+    failed: tuple[str, ...] = ()  # evaluators that failed on this call (each reported through report_failure)
 
 
 class Scorer:
@@ -116,11 +117,14 @@ class Scorer:
         except Exception as exc:
             if len(calls) == 1:
                 report_failure(f"evaluator {evaluator.name}", exc)
+                scores[0].failed += (evaluator.name,)
                 return False
             succeeded = False
             for n, (call, one) in enumerate(zip(calls, scores, strict=True)):
                 succeeded = self._run(evaluator, [call], [one], vectors) or succeeded
                 if not succeeded and n + 1 >= GIVE_UP_AFTER:
+                    for untried in scores[n + 1:]:
+                        untried.failed += (evaluator.name,)
                     break
             return succeeded
         for output, one in zip(outputs, scores, strict=True):
@@ -129,6 +133,7 @@ class Scorer:
                     evaluator.apply(output, one)
                 except Exception as exc:
                     report_failure(f"evaluator {evaluator.name}", exc)
+                    one.failed += (evaluator.name,)
         return True
 
 

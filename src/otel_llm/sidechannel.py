@@ -6,6 +6,7 @@ while some processor listens, and the store is bounded so an unread record can n
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -51,6 +52,18 @@ def publish(ctx: SpanContext, record: LLMCall) -> None:
         _pending[_key(ctx)] = record
         while len(_pending) > MAX_PENDING:
             _pending.popitem(last=False)
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held the lock at the fork; it does not exist here to release it.
+    # Its pending records belong to spans that end in the parent.
+    global _lock
+    _lock = threading.Lock()
+    _pending.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def take(ctx: SpanContext) -> LLMCall | None:

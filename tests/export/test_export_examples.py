@@ -125,3 +125,64 @@ def test_zero_code_with_the_emf_exporter_needs_no_collector(emf_problems):
     assert {doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] for doc in docs} == {"Team/Bot"}
     written = {m["Name"] for d in docs for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert CALL_METRICS | {names.RECORDS} <= written
+
+
+def _task_environment() -> dict[str, str]:
+    task = json.loads((REPO / "collector" / "ecs" / "task-definition.json").read_text())
+    [app] = [c for c in task["containerDefinitions"] if c["name"] == "app"]
+    return {item["name"]: item["value"] for item in app["environment"]}
+
+
+def test_ecs_image_installs_the_backend_its_task_definition_selects():
+    """The task definition picks the scoring backend; the image must contain it, or every record fails."""
+    backend = _task_environment().get("OTEL_LLM_BACKEND", "auto")
+    installs = " ".join(line for line in (EXAMPLES / "ecs" / "Dockerfile").read_text().splitlines()
+                        if line.startswith("RUN") and "pip install" in line)
+    if backend == "local":
+        assert ".[local]" in installs.replace('"', "").replace("'", ""), installs
+    assert "opentelemetry-distro" in installs  # the CMD runs opentelemetry-instrument
+
+
+@pytest.mark.parametrize("example", ["zero_code/app.py", "lambda/handler_adot.py", "lambda/README.md",
+                                     "manual_decorators/app.py", "ecs/README.md"])
+def test_every_example_that_can_send_otlp_documents_delta_exponential_and_interval(example):
+    text = (EXAMPLES / example).read_text()
+    if "otel.env" in text:  # the example points at the env file, which sets them (tested above)
+        return
+    variables = ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                 "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "OTEL_METRIC_EXPORT_INTERVAL")
+    for variable in variables:
+        assert variable in text, (example, variable)
+
+
+@pytest.mark.slow
+def test_lambda_adot_handler_runs_under_opentelemetry_instrument():
+    """handler_adot.py as its README runs it locally: zero-code, OTLP to a collector (here the receiver)."""
+    env = _env_file(EXAMPLES / "zero_code" / "otel.env")
+    with OTLPReceiver(grpc_port=None) as receiver:
+        env.update(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.http_url(), OTEL_LLM_BACKEND="lexical",
+                   OTEL_SERVICE_NAME="adot-handler")
+        instrument = str(Path(sys.executable).parent / "opentelemetry-instrument")
+        result = _run([instrument, sys.executable, str(EXAMPLES / "lambda" / "handler_adot.py")], env)
+        points = receiver.wait_for(lambda r: r.metric_points(), timeout=10)
+    assert "'answer':" in result.stdout
+    received = {p.name for p in points}
+    assert received >= CALL_METRICS | QUALITY, received
+    outcomes = {p.attributes.get(names.ATTR_OUTCOME) for p in points if p.name == names.RECORDS}
+    assert outcomes == {"scored"}
+
+
+@pytest.mark.slow
+def test_zero_code_app_with_the_default_local_backend_scores_before_exit():
+    """examples/zero_code as documented (otel.env: OTEL_LLM_BACKEND=auto, so the local backend when
+    installed)."""
+    env = _env_file(EXAMPLES / "zero_code" / "otel.env")
+    with OTLPReceiver(grpc_port=None) as receiver:
+        env.update(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.http_url(), OTEL_LLM_BACKEND="local",
+                   OTEL_SERVICE_NAME="zero-code-local")
+        instrument = str(Path(sys.executable).parent / "opentelemetry-instrument")
+        _run([instrument, sys.executable, str(EXAMPLES / "zero_code" / "app.py"), "--emulator"], env)
+        points = receiver.wait_for(lambda r: r.metric_points(), timeout=10)
+    outcomes = {p.attributes.get(names.ATTR_OUTCOME) for p in points if p.name == names.RECORDS}
+    assert outcomes == {"scored"}, outcomes
+    assert {p.name for p in points} >= QUALITY

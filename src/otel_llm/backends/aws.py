@@ -110,7 +110,7 @@ class TitanEmbeddings:
             return [0.0] * self.dimensions  # Titan rejects empty input; an empty text is similar to nothing
         body: dict[str, Any] = {"inputText": text[:TITAN_MAX_CHARS]}
         if "v2" in self.model_id:
-            body.update(dimensions=self.dimensions, normalize=True)
+            body.update(dimensions=self.dimensions, normalize=self.settings.embedding_normalize)
         response = self._client.call("invoke_model", modelId=self.model_id, body=json.dumps(body),
                                      contentType="application/json", accept="application/json")
         return json.loads(response["body"].read())["embedding"]

@@ -245,7 +245,7 @@ class BedrockCall:
                                        telemetry.max_chars)
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
-                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))
         if sidechannel.listening() and self.scored and span.is_recording():
             span_context = span.get_span_context()
             sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
@@ -268,7 +268,8 @@ class BedrockCall:
         try:
             if self.owns_span:
                 if exc is not None:
-                    self.span.set_status(Status(StatusCode.ERROR, str(exc)))
+                    description = error_description(exc, self.telemetry.capture_content)
+                    self.span.set_status(Status(StatusCode.ERROR, description))
                 self.span.end()
         except Exception as failure:
             report_failure("instrumentation", failure)
@@ -290,7 +291,7 @@ class BedrockCall:
             prompt=request.prompt[:limit],
             completion=response.completion[:limit],
             system=request.system[:limit],
-            messages=request.messages,
+            messages=bounded_messages(request.messages, limit),
             output_messages=[],
             tool_calls=response.tool_calls,
             input_tokens=response.input_tokens,
@@ -307,6 +308,31 @@ class BedrockCall:
             server_address=self.server_address,
             span_context=span_context,
         )
+
+
+def bounded_messages(messages: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """`messages` whose strings (text, tool arguments and results) total at most `limit` characters, the
+    latest kept first: the record must not hold a huge prompt in full. Parts that fit are not copied."""
+    budget = limit
+    kept: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        if budget <= 0:
+            break
+        parts = message.get("parts") or []
+        cut = []
+        for part in reversed(parts):
+            for key in ("content", "arguments", "response"):
+                value = part.get(key)
+                if isinstance(value, str):
+                    if len(value) > budget:
+                        part = {**part, key: value[:budget]}
+                    budget -= len(part[key])
+            cut.append(part)
+        cut.reverse()
+        unchanged = all(a is b for a, b in zip(cut, parts, strict=True))
+        kept.append(message if unchanged else {**message, "parts": cut})
+    kept.reverse()
+    return kept
 
 
 def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:
@@ -328,6 +354,13 @@ def error_type(exc: BaseException) -> str:
         if code:
             return code[0].upper() + code[1:]
     return type(exc).__qualname__
+
+
+def error_description(exc: BaseException, capture_content: bool) -> str:
+    """The span status description: the service's message for AWS errors; for any other error only its
+    type unless content capture is on, since local errors quote the request (botocore's parameter
+    validation prints the invalid value, a whole body included)."""
+    return str(exc) if capture_content or isinstance(exc, ClientError) else type(exc).__qualname__
 
 
 def load_json_body(body: Any) -> dict[str, Any] | None:
@@ -354,13 +387,30 @@ def replace_body(response: dict[str, Any]) -> bytes | None:
     body = response.get("body")
     if body is None or not hasattr(body, "read"):
         return None
-    data = body.read()
+    try:
+        data = body.read()
+    except Exception as exc:  # what was read is lost: the user's read must fail the same way
+        response["body"] = StreamingBody(_FailedRead(exc), None)
+        raise
     response["body"] = StreamingBody(io.BytesIO(data), len(data))
     try:
         body.close()
     except Exception as exc:
         report_failure("instrumentation", exc)
     return data
+
+
+class _FailedRead:
+    """The raw stream of a response body whose reading failed: every read raises that same error."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def read(self, *args: Any) -> bytes:
+        raise self.exc
+
+    def close(self) -> None:
+        pass
 
 
 def current_contrib_span(api: str, context: Context | None = None) -> Span | None:

@@ -1,9 +1,14 @@
 """The proxy around a returned EventStream: the user gets every event unchanged (same objects, same
 order) while the call accumulates from them, and the call ends exactly once: when the stream is
-exhausted, closed, raises, or is abandoned (garbage collected)."""
+exhausted, closed, raises, or is abandoned (garbage collected; leaving a loop early is not abandoning:
+botocore's stream resumes where the loop stopped)."""
 
 from __future__ import annotations
 
+import gc
+import os
+import queue
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -21,7 +26,7 @@ class StreamProxy(wrapt.ObjectProxy):
         super().__init__(stream)
         self._self_call = call
         # Abandoned without being exhausted or closed: end the call when the proxy is collected.
-        self._self_finalizer = weakref.finalize(self, call.end_stream, None)
+        self._self_finalizer = weakref.finalize(self, _end_call, call, None)
 
     def __iter__(self) -> Iterator[Any]:
         call = self._self_call
@@ -29,8 +34,7 @@ class StreamProxy(wrapt.ObjectProxy):
             for event in self.__wrapped__:
                 call.on_event(event)
                 yield event
-        except GeneratorExit:  # the consumer stopped iterating and dropped the iterator
-            self._self_end(None)
+        except GeneratorExit:  # the caller left its loop; it may resume with the stream it still holds
             raise
         except BaseException as exc:
             self._self_end(exc)
@@ -45,9 +49,58 @@ class StreamProxy(wrapt.ObjectProxy):
 
     def _self_end(self, exc: BaseException | None) -> None:
         self._self_finalizer.detach()
-        self._self_call.end_stream(exc)
+        _end_call(self._self_call, exc)
 
 
 def wrap_stream(stream: Any, call: BedrockCall) -> StreamProxy:
     """The stream the user receives in place of `stream`."""
+    if not _ender_started:
+        _start_ender()
     return StreamProxy(stream, call)
+
+
+# --- calls the garbage collector ends ------------------------------------------------------------
+# A collection runs inside whichever thread allocates, at any point, even while that thread holds a lock
+# that ending a call takes (the side channel's, the processor's queue's): a stream collected there hands
+# its call to a thread of its own instead of ending it in place.
+
+_collecting = False
+_deferred: queue.SimpleQueue[tuple[BedrockCall, BaseException | None]] = queue.SimpleQueue()
+_ender_started = False
+_ender_lock = threading.Lock()
+
+
+def _end_call(call: BedrockCall, exc: BaseException | None) -> None:
+    if _collecting:
+        _deferred.put((call, exc))  # SimpleQueue.put is safe inside the collector
+    else:
+        call.end_stream(exc)
+
+
+def _track_collection(phase: str, info: dict[str, Any]) -> None:
+    global _collecting
+    _collecting = phase == "start"
+
+
+def _start_ender() -> None:
+    global _ender_started
+    with _ender_lock:
+        if not _ender_started:
+            threading.Thread(target=_end_deferred, name="otel_llm-stream-ender", daemon=True).start()
+            _ender_started = True
+
+
+def _end_deferred() -> None:
+    while True:
+        call, exc = _deferred.get()
+        call.end_stream(exc)  # never raises: it reports its own failures
+
+
+def _after_fork_in_child() -> None:
+    global _ender_started, _ender_lock, _deferred
+    _ender_started, _ender_lock, _deferred = False, threading.Lock(), queue.SimpleQueue()
+
+
+gc.callbacks.append(_track_collection)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
