@@ -110,7 +110,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         """Queue `call` for scoring; False (and counted as dropped) when the queue is full. Never blocks."""
         with self._cond:
             if len(self._queue) >= self._queue_size or self._shutdown:
-                key = (call.model_id, call.operation, call.provider)
+                key = (call.request_model or call.model_id, call.operation, call.provider)
                 self._dropped[key] = self._dropped.get(key, 0) + 1
                 return False
             self._queue.append(call)

@@ -281,3 +281,19 @@ def test_no_events_unless_enabled(tracer_provider, meter_provider, settings, sco
     assert processor.force_flush(10_000)
     assert exporter.get_finished_logs() == ()
     logger_provider.shutdown()
+
+
+def test_dropped_records_carry_the_requested_model_like_scored_ones(meter_provider, scorer, collect):
+    scorer.gate.clear()
+    processor = LLMMetricsSpanProcessor(settings=Settings(queue_size=1, batch_size=1, schedule_delay_ms=1),
+                                        meter_provider=meter_provider, scorer=scorer)
+    call = LLMCall(model_id="anthropic.claude-3-haiku-20240307-v1:0", completion="hi",
+                   request_model="us.anthropic.claude-3-haiku-20240307-v1:0")
+    while processor.enqueue(call):  # fill the queue behind the hung scorer
+        pass
+    scorer.gate.set()
+    assert processor.force_flush(10_000)
+    got = collect()
+    assert got.counter(names.RECORDS, otel_llm__outcome="dropped",
+                       gen_ai__request__model="us.anthropic.claude-3-haiku-20240307-v1:0") >= 1
+    processor.shutdown()
