@@ -6,13 +6,15 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import time
 from collections.abc import Callable
 from contextvars import Token
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.context import Context
+from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from . import metrics as names
@@ -22,6 +24,16 @@ from .failures import report_failure
 from .record import LLMCall
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@functools.lru_cache(maxsize=16)
+def _call_instruments(meter_provider: MeterProvider | None) -> tuple[Histogram, Histogram]:
+    """The conventions' duration and token-usage histograms on `meter_provider` (None: the global one)."""
+    from .instrumentation.telemetry import _histogram
+
+    meter = metrics.get_meter("otel_llm.decorators", meter_provider=meter_provider)
+    made = {i.name: _histogram(meter, i) for i in names.CALL_INSTRUMENTS}
+    return made[names.OPERATION_DURATION], made[names.TOKEN_USAGE]
 
 
 class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@llm_span(...)`
@@ -44,13 +56,15 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
 
     def __init__(self, model: str, operation: str = "chat", provider: str = "unknown", *,
                  prompt_arg: str | None = None, tracer_provider: TracerProvider | None = None,
-                 settings: Settings | None = None) -> None:
+                 meter_provider: MeterProvider | None = None, settings: Settings | None = None) -> None:
         self.model = model
         self.operation = operation
         self.provider = provider
         self.prompt_arg = prompt_arg
         self._tracer_provider = tracer_provider
+        self._meter_provider = meter_provider
         self._settings = settings
+        self._start = 0.0
         self._span: trace.Span | None = None
         self._token: Token[Context] | None = None
         self._call: LLMCall | None = None
@@ -70,6 +84,7 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
         except Exception as exc:
             report_failure("decorators", exc)
         self._call = call
+        self._start = time.perf_counter()
         return call
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
@@ -87,10 +102,23 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
                 capture = (self._settings or _default_settings()).capture_content
                 span.set_status(Status(StatusCode.ERROR, str(exc) if capture else call.error_type))
             self._finish(span, call)
+            self._record_call_metrics(call, time.perf_counter() - self._start)
         except Exception as failure:
             report_failure("decorators", failure)
         finally:
             span.end()
+
+    def _record_call_metrics(self, call: LLMCall, duration_s: float) -> None:
+        """gen_ai.client.operation.duration and gen_ai.client.token.usage, as for Bedrock calls."""
+        duration, tokens = _call_instruments(self._meter_provider)
+        attrs = {names.ATTR_OPERATION: self.operation, names.ATTR_PROVIDER: self.provider,
+                 names.ATTR_MODEL: self.model}
+        if call.error_type:
+            attrs[names.ATTR_ERROR_TYPE] = call.error_type
+        duration.record(duration_s, attrs)
+        for kind, count in (("input", call.input_tokens), ("output", call.output_tokens)):
+            if count is not None:
+                tokens.record(count, {**attrs, names.ATTR_TOKEN_TYPE: kind})
 
     def _finish(self, span: trace.Span, call: LLMCall) -> None:
         settings = self._settings or _default_settings()
@@ -113,7 +141,8 @@ class llm_span:  # lower case: used like a function, `with llm_span(...)` and `@
 
         def fresh(args: tuple, kwargs: dict) -> tuple[llm_span, Callable[[LLMCall, Any], None]]:
             scope = llm_span(self.model, self.operation, self.provider, prompt_arg=self.prompt_arg,
-                             tracer_provider=self._tracer_provider, settings=self._settings)
+                             tracer_provider=self._tracer_provider, meter_provider=self._meter_provider,
+                             settings=self._settings)
             prompt = _bound_argument(signature, self.prompt_arg, args, kwargs)
 
             def fill(call: LLMCall, result: Any) -> None:

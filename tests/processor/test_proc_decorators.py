@@ -120,3 +120,21 @@ def test_the_span_is_current_inside_the_block(tracer_provider, processor, spans)
         call.completion = "x"
     assert inner == spans.get_finished_spans()[0].context
     assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_manual_calls_record_the_conventions_call_metrics(tracer_provider, meter_provider, collect):
+    with llm_span(model="my-endpoint", provider="aws.sagemaker", tracer_provider=tracer_provider,
+                  meter_provider=meter_provider) as call:
+        call.completion = "Paris."
+        call.input_tokens, call.output_tokens = 8, 2
+    with pytest.raises(TimeoutError), llm_span(model="my-endpoint", provider="aws.sagemaker",
+                                              tracer_provider=tracer_provider, meter_provider=meter_provider):
+        raise TimeoutError("endpoint did not answer")
+
+    got = collect()
+    durations = {p.attributes.get(names.ATTR_ERROR_TYPE): p.count
+                 for p in got.points[names.OPERATION_DURATION]}
+    assert durations == {None: 1, "TimeoutError": 1}
+    tokens = {p.attributes[names.ATTR_TOKEN_TYPE]: p.sum for p in got.points[names.TOKEN_USAGE]}
+    assert tokens == {"input": 8, "output": 2}
+    assert all(p.attributes[names.ATTR_MODEL] == "my-endpoint" for p in got.points[names.TOKEN_USAGE])
