@@ -69,6 +69,9 @@ _HEADER_TOKENS = (
 # megabytes of JSON on the caller's thread costs more than the record is worth. Token counts
 # still come from the response headers.
 MAX_PARSED_RESPONSE_BYTES = 1 << 20
+# Request bodies past this (images, documents as base64) are not parsed either: a text prompt filling
+# a 200k-token context stays well below it. The span then lacks the request parameters and the prompt.
+MAX_PARSED_REQUEST_BYTES = 2 << 20
 
 
 class BedrockCall:
@@ -364,16 +367,19 @@ def error_description(exc: BaseException, capture_content: bool) -> str:
 
 
 def load_json_body(body: Any) -> dict[str, Any] | None:
-    """The request body as a dict, from bytes, str or a seekable file (rewound: nothing consumed)."""
+    """The request body as a dict, from bytes, str or a seekable file (rewound: nothing consumed);
+    None when it is not a JSON object or larger than `MAX_PARSED_REQUEST_BYTES`."""
     if isinstance(body, (bytes, bytearray, str)):
         data = body
     elif hasattr(body, "read") and hasattr(body, "seek") and getattr(body, "seekable", lambda: False)():
         position = body.tell()
         try:
-            data = body.read()
+            data = body.read(MAX_PARSED_REQUEST_BYTES + 1)
         finally:
             body.seek(position)
     else:
+        return None
+    if len(data) > MAX_PARSED_REQUEST_BYTES:
         return None
     try:
         value = json.loads(data)
