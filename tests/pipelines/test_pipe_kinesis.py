@@ -131,3 +131,16 @@ def test_a_scoring_backend_outage_fails_the_batch_for_retry(kinesis, meter_provi
     assert result == {"batchItemFailures": [{"itemIdentifier": s} for s in sequences]}
     assert tools.histogram_counts(reader, names.TOXICITY) == {}
     assert tools.counter_values(reader, names.RECORDS, names.ATTR_OUTCOME) == {"failed": 1}
+
+
+def test_an_outage_is_retried_even_when_an_evaluator_is_sampled(kinesis, meter_provider, reader,
+                                                                unreachable_aws_settings):
+    """The evaluators that ran all failed: that is an outage whatever the sampling of the others."""
+    import dataclasses
+
+    settings = dataclasses.replace(unreachable_aws_settings, sample_rates=("toxicity=0",))
+    event, sequences = lambda_event(kinesis, [pair("First answer.")])
+
+    result = Pipeline(settings, meter_provider=meter_provider).kinesis_handler(event, None)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": s} for s in sequences]}

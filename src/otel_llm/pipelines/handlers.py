@@ -148,9 +148,9 @@ class Pipeline:
 
     # --- scoring ---------------------------------------------------------------------------
     def score(self, calls: list[LLMCall], strict: bool = True) -> list[Any]:
-        """The scores of `calls`, scored in batches. Raises if the scorer raises, or (`strict`) if the
-        scoring backends gave a call none of their scores although every such evaluator samples every call:
-        the scorer reports backend failures and leaves those scores out, and such a call is worth retrying."""
+        """The scores of `calls`, scored in batches. Raises if the scorer raises, or (`strict`) if a call got
+        none of the backend scores because its evaluators failed (`Scores.failed`; a backend outage): the
+        scorer reports such failures and leaves those scores out, and such a call is worth retrying."""
         step = max(1, self.settings.batch_size)
         results: list[Any] = []
         for start in range(0, len(calls), step):
@@ -159,12 +159,11 @@ class Pipeline:
             if len(scored) != len(chunk):
                 raise ValueError(f"scorer returned {len(scored)} results for {len(chunk)} calls")
             results.extend(scored)
-        expected = [name for name in BACKEND_SCORES if strict and name in self.settings.evaluators]
-        if expected and all(self.settings.rate_for(name) >= 1.0 for name in expected):
-            unscored = sum(1 for scores in results if all(getattr(scores, n, None) is None for n in expected))
-            if unscored:
-                raise ScoringFailed(f"{unscored} of {len(calls)} calls got no score from the scoring "
-                                    "backends (see the otel_llm.sdk.errors metric and the log)")
+        unscored = sum(1 for scores in results if getattr(scores, "failed", ())
+                       and all(getattr(scores, name, None) is None for name in BACKEND_SCORES))
+        if strict and unscored:
+            raise ScoringFailed(f"{unscored} of {len(calls)} calls got no score from the scoring "
+                                "backends (see the otel_llm.sdk.errors metric and the log)")
         return results
 
     def record(self, calls: list[LLMCall], results: list[Any]) -> None:
