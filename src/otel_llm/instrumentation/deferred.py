@@ -37,7 +37,8 @@ class MeasurementsDropped(RuntimeError):
 class DeferredRecorder:
     """The queue of one `Telemetry`'s call measurements, its collection hook and its drain thread."""
 
-    __slots__ = ("__weakref__", "_stop", "_thread", "dropped", "interval_s", "max_pending", "pending")
+    __slots__ = ("__weakref__", "_drain_lock", "_stop", "_thread", "dropped", "interval_s", "max_pending",
+                 "pending")
 
     def __init__(self, meter: Meter, interval_s: float | None = DRAIN_INTERVAL_S,
                  max_pending: int = MAX_PENDING) -> None:
@@ -47,6 +48,9 @@ class DeferredRecorder:
         self.interval_s = interval_s
         self.max_pending = max_pending
         self._stop = threading.Event()
+        # One drainer at a time: a collection must not finish while the drain thread still holds an
+        # entry it popped but has not recorded yet.
+        self._drain_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         meter.create_observable_gauge(DRAIN_INSTRUMENT, callbacks=[self._on_collect],
                                       description="Drains otel-llm's queued call metrics; observes nothing.")
@@ -64,17 +68,16 @@ class DeferredRecorder:
         """Record every queued measurement; with `batch`, yield the GIL after each `batch` of them."""
         pending = self.pending
         done = 0
-        try:
-            while pending:
-                histogram, value, attributes = pending.popleft()
-                histogram.record(value, attributes)
-                done += 1
-                if batch and done % batch == 0:
-                    time.sleep(0)
-        except IndexError:  # another drainer took the last entry
-            pass
-        except Exception as exc:
-            report_failure("instrumentation.metrics", exc)
+        with self._drain_lock:
+            try:
+                while pending:
+                    histogram, value, attributes = pending.popleft()
+                    histogram.record(value, attributes)
+                    done += 1
+                    if batch and done % batch == 0:
+                        time.sleep(0)
+            except Exception as exc:
+                report_failure("instrumentation.metrics", exc)
         if self.dropped:
             dropped, self.dropped = self.dropped, 0
             report_failure("instrumentation.metrics",
@@ -105,6 +108,7 @@ class DeferredRecorder:
         # What is queued is the parent's to record; the child starts empty, with its own thread.
         self.pending.clear()
         self.dropped = 0
+        self._drain_lock = threading.Lock()  # the parent's drain thread may have held it at the fork
         stopped, self._stop = self._stop.is_set(), threading.Event()  # the parent's may hold its lock
         if stopped:
             self._stop.set()
