@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=256)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--data", help="labelled-data folder (default: shared/data)")
+    parser.add_argument("--data", help="labelled-data folder (default: the checkout's data/)")
     args = parser.parse_args()
     data_dir = find_data_dir(args.data)
     calls = workload(data_dir, args.pairs + 8)

@@ -1,6 +1,6 @@
 """Measure the scoring candidates by cross-validation and train the heads shipped in src/otel_llm/models/.
 
-    .venv/bin/python scripts/train_heads.py [--data-dir ../shared/data] [--measure-only]
+    .venv/bin/python scripts/train_heads.py [--data-dir data] [--measure-only]
 
 Seeded and deterministic: running it again writes the same weights. Embeddings are cached in
 ~/.cache/otel-llm (or $OTEL_LLM_CACHE_DIR), so a second run skips the model.
@@ -35,7 +35,7 @@ def _score(measures, candidate: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", help="folder of the labelled data (default: ../shared/data)")
+    parser.add_argument("--data-dir", help="folder of the labelled data (default: the checkout's data/)")
     parser.add_argument("--measure-only", action="store_true", help="print the table, write nothing")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -19,7 +19,7 @@ from otel_llm.training.data import find_data_dir
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="labelled-data folder (default: shared/data)")
+    parser.add_argument("--data", help="labelled-data folder (default: the checkout's data/)")
     args = parser.parse_args()
     data_dir = find_data_dir(args.data)
     embeddings = LocalEmbeddings()

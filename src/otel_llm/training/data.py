@@ -1,4 +1,4 @@
-"""Readers for the public labelled data in `shared/data/` (see its README for each file's origin)."""
+"""Readers for the public labelled data in the checkout's `data/` (its README gives each file's origin)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ NEUTRAL_BAND = 0.5  # |mean rating| below this (on VADER's -4..+4 scale) is near
 
 
 def find_data_dir(explicit: str | Path | None = None) -> Path:
-    """The labelled-data folder: `explicit`, $OTEL_LLM_DATA_DIR, or `shared/data` beside the repo or cwd."""
+    """The labelled-data folder: `explicit`, $OTEL_LLM_DATA_DIR, the checkout's `data/`, or `./data`."""
     candidates = [explicit, os.environ.get("OTEL_LLM_DATA_DIR"),
-                  Path(__file__).resolve().parents[3].parent / "shared" / "data",
-                  Path.cwd().parent / "shared" / "data", Path.cwd() / "shared" / "data"]
+                  Path(__file__).resolve().parents[3] / "data", Path.cwd() / "data"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "toxicity-davidson-train.csv").is_file():
             return Path(candidate)
     raise FileNotFoundError("labelled data not found: pass --data-dir or set OTEL_LLM_DATA_DIR "
-                            "to the folder holding toxicity-davidson-train.csv")
+                            "to the folder holding toxicity-davidson-train.csv (a checkout has it in data/)")
 
 
 @dataclass(frozen=True)
