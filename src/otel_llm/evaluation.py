@@ -237,7 +237,8 @@ def main_evaluate(argv: Sequence[str] | None = None) -> int:
     """`otel-llm evaluate [--data DIR] [--json] [--refusal-only]`: print the accuracy table."""
     parser = argparse.ArgumentParser(prog="otel-llm evaluate",
                                      description="Measure the local backend on the public labelled data.")
-    parser.add_argument("--data", help="labelled-data folder (default: $OTEL_LLM_DATA_DIR or the checkout's data/)")
+    parser.add_argument("--data",
+                        help="labelled-data folder (default: $OTEL_LLM_DATA_DIR or the checkout's data/)")
     parser.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     parser.add_argument("--refusal-only", action="store_true", help="measure the refusal model only (faster)")
     args = parser.parse_args(argv)

@@ -75,30 +75,30 @@ def test_opening_is_the_first_two_sentences():
     )
 
 
-def test_user_phrase_file_teaches_a_new_refusal_style(make_scorer, tmp_path):
+def test_user_phrase_file_teaches_a_new_refusal_style(make_local_scorer, tmp_path):
     call = LLMCall(
         "mistral.mistral-large-2402-v1:0", prompt="Please refund my ticket", completion=ODD_REFUSAL
     )
-    before = make_scorer().score_many([call])[0]
+    before = make_local_scorer().score_many([call])[0]
     phrases = tmp_path / "phrases.txt"
     phrases.write_text(
         "# our support bot's refusals\nmistral: Computer says no.\nThis unit will not be processing that.\n"
     )
-    after = make_scorer(refusal_phrases_file=str(phrases)).score_many([call])[0]
+    after = make_local_scorer(refusal_phrases_file=str(phrases)).score_many([call])[0]
     assert before.refused is False
     assert after.refused is True and after.refusal > before.refusal
 
 
-def test_missing_phrase_file_is_reported_and_the_shipped_phrases_still_work(make_scorer, tmp_path, caplog):
+def test_missing_phrase_file_is_reported_and_shipped_phrases_still_work(make_local_scorer, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="otel_llm")
-    scorer = make_scorer(refusal_phrases_file=str(tmp_path / "nope.txt"))
+    scorer = make_local_scorer(refusal_phrases_file=str(tmp_path / "nope.txt"))
     assert scorer.score_many([LLMCall("m", completion="I'm sorry, but I can't help with that.")])[0].refused
 
 
-def test_threshold_override(make_scorer):
+def test_threshold_override(make_local_scorer):
     call = LLMCall("m", completion="I'm sorry, but I can't help with that.")
-    tuned = make_scorer().score_many([call])[0]
-    strict = make_scorer(refusal_threshold=1.01).score_many([call])[0]
+    tuned = make_local_scorer().score_many([call])[0]
+    strict = make_local_scorer(refusal_threshold=1.01).score_many([call])[0]
     assert tuned.refused is True and strict.refused is False and strict.refusal == tuned.refusal
 
 
@@ -117,12 +117,13 @@ class OtherEmbeddings:
         return np.asarray(self.inner.embed(texts))
 
 
-def test_other_embedding_backends_use_the_fuzzy_model(local_backends, counting_embeddings):
+def test_other_embedding_backends_use_the_fuzzy_model():
+    from otel_llm.backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
     from otel_llm.config import Settings
     from otel_llm.scoring import Scorer
 
-    other = OtherEmbeddings(counting_embeddings)
-    backends = Backends(other, local_backends.sentiment, local_backends.toxicity, "other")
+    other = OtherEmbeddings(LexicalEmbeddings())
+    backends = Backends(other, LexicalSentiment(other), LexicalToxicity(other), "other")
     scorer = Scorer(Settings(evaluators=("refusal",)), backends=backends)
     refusal, answer = scorer.score_many(
         [

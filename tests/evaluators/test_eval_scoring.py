@@ -148,7 +148,7 @@ def test_a_batch_is_embedded_in_one_call_and_repeated_texts_once(make_scorer, co
 
 def test_cache_is_bounded(make_scorer, counting_embeddings):
     scorer = make_scorer(cache_size=3)
-    scorer.score_many([call("", f"Answer number {i}.") for i in range(6)])
+    scorer.score_many([call(f"Question {i}?", f"Answer number {i}.") for i in range(6)])
     assert len(scorer.embeddings) == 3
 
 
