@@ -119,6 +119,7 @@ def test_heads_embed_each_batch_once(minilm):
     assert Counting.calls == 2
 
 
+@pytest.mark.needs_local
 def test_corrupt_weights_are_refused_with_a_clear_error(tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(default_model_dir(), copy)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from otel_llm import evaluation, scoring
-from otel_llm.backends.local import local_available
 from otel_llm.training.data import find_data_dir
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not local_available(), reason="needs the local extra: pip install 'otel-llm[local]'")
+@pytest.mark.needs_local
 def test_public_score_functions_use_the_configured_evaluators(monkeypatch):
     monkeypatch.setenv("OTEL_LLM_BACKEND", "local")
     monkeypatch.setenv("OTEL_LLM_EVALUATORS", "similarity,refusal")

@@ -173,6 +173,7 @@ def test_lambda_adot_handler_runs_under_opentelemetry_instrument():
 
 
 @pytest.mark.slow
+@pytest.mark.needs_local
 def test_zero_code_app_with_the_default_local_backend_scores_before_exit():
     """examples/zero_code as documented (otel.env: OTEL_LLM_BACKEND=auto, so the local backend when
     installed)."""

@@ -128,6 +128,7 @@ def test_scores_are_recorded_and_flushed_before_the_handler_returns(s3, bucket, 
 
 
 @pytest.mark.slow
+@pytest.mark.needs_local
 def test_the_local_backend_tells_a_refusal_from_an_answer(s3, bucket, records, meter_provider, reader, tools):
     """Once with the real local models (MiniLM and the trained heads), the rest use the lexical backend."""
     from otel_llm.config import Settings
