@@ -19,7 +19,7 @@ from otel_llm.record import LLMCall
 
 @dataclass
 class SimpleScores:
-    """The fields of `otel_llm._quality.scoring.Scores` the processor reads."""
+    """The fields of `otel_llm.Scores` the processor reads."""
 
     similarity: float | None = 0.5
     sentiment: float | None = 0.0

@@ -134,7 +134,7 @@ class BedrockCall:
                 key = "stream" if self.api == CONVERSE_STREAM else "body"
                 if response.get(key) is not None:
                     self.acc = StreamAccumulator()
-                    response[key] = wrap_stream(response[key], self)
+                    response[key] = wrap_stream(response[key], self.on_event, self.end_stream)
                 else:
                     self._end(ParsedResponse(), None)
         except Exception as exc:

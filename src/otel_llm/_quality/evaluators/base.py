@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..._config import Settings
-from ...record import LLMCall
+from ...record import LLMCall, Scores
 
 if TYPE_CHECKING:
     from ..._backends import Backends
-    from ..scoring import Scores
 
 
 @dataclass
