@@ -24,6 +24,7 @@ from .. import _sidechannel as sidechannel
 from .._config import Settings
 from .._failures import report_failure
 from ..record import LLMCall
+from .interface import CallScorer
 from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, QualityRecorder, call_attributes
 from .span_records import record_from_attributes
 
@@ -41,7 +42,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     """
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, logger_provider: LoggerProvider | None = None) -> None:
+                 scorer: CallScorer | None = None, logger_provider: LoggerProvider | None = None) -> None:
         self._settings = settings or Settings.from_env()
         self._recorder = QualityRecorder(meter_provider, logger_provider,
                                          events=self._settings.evaluation_events)
@@ -200,9 +201,9 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             for call in batch:
                 self._recorder.count(OUTCOME_FAILED, call_attributes(call))
             return
-        self._recorder.record_all(batch, results)
+        self._recorder.record_all(batch, results, getattr(scorer, "evaluators", None))
 
-    def _get_scorer(self) -> Any:
+    def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:
             try:
                 from .scoring import Scorer
