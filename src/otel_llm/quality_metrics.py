@@ -72,16 +72,17 @@ class QualityRecorder:
         """Record every score `scores` (an `otel_llm.scoring.Scores`) holds; returns the record's outcome."""
         attrs = call_attributes(call, getattr(scores, "backend", None))
         recorded = False
+        unsampled = getattr(scores, "unsampled", ()) or ()
         for field, name, to_unit in _SCORE_HISTOGRAMS:
             value = getattr(scores, field, None)
-            if value is not None:
+            if value is not None and field not in unsampled:  # evaluator name == score field
                 self._histograms[name].record(to_unit(value), attrs)
                 recorded = True
         for extra_name, value in (getattr(scores, "extra", None) or {}).items():
-            if value is not None:
+            if value is not None and extra_name not in unsampled:
                 self._extra_histogram(extra_name).record(names.unit_interval(value), attrs)
                 recorded = True
-        if getattr(scores, "refused", None):
+        if getattr(scores, "refused", None):  # also when sampled out: an exact signal, counted by source
             source = getattr(scores, "refusal_source", None) or "classifier"
             self._refusals.add(1, {**attrs, names.ATTR_REFUSAL_SOURCE: source})
         if recorded:
