@@ -105,12 +105,21 @@ class Pipeline:
     """Reads, scores and records; one per Lambda cold start (or per test, with explicit providers)."""
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, s3_client: Any = None) -> None:
+                 scorer: Any = None, s3_client: Any = None, recorder: QualityRecorder | None = None) -> None:
         self.settings = settings or Settings.from_env()
+        self.timed_exporter: Any = None
         if meter_provider is None:
+            if recorder is None and not hasattr(metrics.get_meter_provider(), "force_flush"):
+                # No SDK provider (no ADOT layer): EMF stamped with each invocation's own time.
+                from ..exporters import EMFMetricExporter
+                from .timed import TimedRecorder
+
+                recorder = TimedRecorder()
+                self.timed_exporter = EMFMetricExporter(self.settings.emf_export or "stdout",
+                                                        namespace=self.settings.emf_namespace)
             meter_provider = default_meter_provider(self.settings)
         self.meter_provider = meter_provider
-        self.recorder = QualityRecorder(self.meter_provider)
+        self.recorder = recorder if recorder is not None else QualityRecorder(self.meter_provider)
         self._scorer = scorer
         self._s3 = s3_client
 
@@ -191,6 +200,12 @@ class Pipeline:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if callable(remaining):
             timeout = max(100, min(timeout, remaining() - FLUSH_MARGIN_MS))
+        export = getattr(self.recorder, "export", None)  # a TimedRecorder: its minutes go out now
+        if self.timed_exporter is not None and callable(export):
+            try:
+                export(self.timed_exporter, timeout_millis=timeout)
+            except Exception as exc:
+                report_failure("pipeline.flush", exc)
         force_flush = getattr(self.meter_provider, "force_flush", None)
         if force_flush is None:  # an API-only provider: nothing is buffered
             return True
