@@ -8,8 +8,8 @@ from collections import Counter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_llm import metrics as names
-from otel_llm.quality_metrics import QualityRecorder
+from otel_llm import _instruments as names
+from otel_llm._quality.recorder import QualityRecorder
 from otel_llm.record import SIGNAL_GUARDRAIL, LLMCall
 
 PROMPT = "How do I bake a simple loaf of bread at home?"
@@ -37,7 +37,7 @@ def test_a_sampled_out_exact_refusal_is_counted_but_not_in_the_ratio(make_scorer
 
     reader = InMemoryMetricReader()
     recorder = QualityRecorder(MeterProvider(metric_readers=[reader]))
-    outcomes = [recorder.record(call, scores) for call, scores in zip([blocked, plain], results)]
+    outcomes = [recorder.record(call, scores) for call, scores in zip([blocked, plain], results, strict=True)]
 
     assert outcomes == ["sampled_out", "sampled_out"]  # neither is in any histogram's denominator
     assert _points(reader, names.REFUSAL, names.ATTR_MODEL, "count") == Counter()

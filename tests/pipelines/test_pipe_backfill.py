@@ -10,12 +10,12 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 
-from otel_llm import metrics as names
+from otel_llm import _instruments as names
 from otel_llm.exporters import EMFMetricExporter
-from otel_llm.exporters.emf import parse_lines
-from otel_llm.pipelines.progress import Progress
-from otel_llm.pipelines.replay import format_summary, main_replay, replay
-from otel_llm.pipelines.timed import TOO_NEW, TOO_OLD, TimedRecorder
+from otel_llm.exporters._emf import parse_lines
+from otel_llm.pipelines._progress import Progress
+from otel_llm.pipelines._replay import format_summary, main_replay, replay
+from otel_llm.pipelines._timed import TOO_NEW, TOO_OLD, TimedRecorder
 from otel_llm.testing.otlp_receiver import OTLPReceiver
 
 OPUS = "global.anthropic.claude-opus-4-5-20251101-v1:0"
@@ -31,7 +31,8 @@ def _opus_without_text(stamp: str) -> dict:
             "accountId": "123456789012", "region": "us-east-1", "requestId": "req-opus",
             "operation": "Converse", "modelId": OPUS,
             "input": {"inputContentType": "application/json", "inputTokenCount": 40,
-                      "inputBodyJson": {"messages": [{"role": "user", "content": [{"text": "Plan a trip."}]}]}},
+                      "inputBodyJson": {"messages": [
+                          {"role": "user", "content": [{"text": "Plan a trip."}]}]}},
             "output": {"outputContentType": "application/json", "outputTokenCount": 310,
                        "outputBodyJson": {
                            "output": {"message": {"role": "assistant", "content": [
@@ -55,8 +56,8 @@ def _logs(folder, records, tools, now: datetime) -> dict[str, datetime]:
     return stamps
 
 
-def test_emf_is_stamped_three_days_ago_and_what_cloudwatch_drops_is_reported(tmp_path, records, tools,
-                                                                              lexical_settings, lexical_scorer):
+def test_emf_is_stamped_three_days_ago_and_what_cloudwatch_drops_is_reported(
+        tmp_path, records, tools, lexical_settings, lexical_scorer):
     now = datetime.now(timezone.utc)
     stamps = _logs(tmp_path, records, tools, now)
     recorder = TimedRecorder()
@@ -88,7 +89,7 @@ def test_emf_is_stamped_three_days_ago_and_what_cloudwatch_drops_is_reported(tmp
 
 
 def test_one_minute_is_one_distribution_not_one_point_per_record(tools, lexical_scorer, records):
-    from otel_llm.pipelines.invocation_log import call_from_log_record
+    from otel_llm.pipelines._invocation_log import call_from_log_record
 
     start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(days=3)
     calls = []
@@ -117,7 +118,7 @@ def test_replay_cli_sends_otlp_points_with_the_invocation_time(tmp_path, records
         similarity = [p for p in receiver.metric_points() if p.name == names.SIMILARITY]
     minute = int(stamps["claude"].timestamp()) // 60
     assert {p.point.time_unix_nano // 60_000_000_000 for p in similarity} == {minute, minute + 1} and points
-    assert {p.kind for p in similarity} == {"exponential_histogram"} and {p.temporality for p in similarity} == {1}
+    assert {(p.kind, p.temporality) for p in similarity} == {("exponential_histogram", 1)}  # 1: delta
 
 
 def test_replay_cli_emf_to_stdout_keeps_the_summary_on_stderr(tmp_path, records, tools, capsys):
