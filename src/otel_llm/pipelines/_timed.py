@@ -187,7 +187,6 @@ class _Store:
 
 class _Histogram(api.Histogram):
     def __init__(self, store: _Store, name: str, unit: str = "", description: str = "") -> None:
-        super().__init__(name, unit, description)
         self._store, self._name = store, name
 
     def record(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
@@ -196,7 +195,6 @@ class _Histogram(api.Histogram):
 
 class _Counter(api.Counter):
     def __init__(self, store: _Store, name: str, unit: str = "", description: str = "") -> None:
-        super().__init__(name, unit, description)
         self._store, self._name = store, name
 
     def add(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
