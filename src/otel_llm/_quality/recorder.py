@@ -19,6 +19,7 @@ OUTCOME_SCORED = "scored"
 OUTCOME_DROPPED = "dropped"
 OUTCOME_FAILED = "failed"
 OUTCOME_SAMPLED_OUT = "sampled_out"
+OUTCOME_OFFLOADED = "offloaded"  # shipped to Kinesis by the offload sink, to be scored there
 
 SCOPE = "otel_llm"
 EVALUATION_EVENT = "gen_ai.evaluation.result"
