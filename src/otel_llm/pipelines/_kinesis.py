@@ -29,6 +29,7 @@ from ..record import (
     LLMCall,
 )
 from ._invocation_log import Batch, BodyFetcher, InvalidRecord, Problem, gunzip
+from ._kpl import deaggregate
 
 
 @dataclass(slots=True)
@@ -118,12 +119,19 @@ def read_kinesis_event(event: dict[str, Any], fetch_body: BodyFetcher | None = N
         items.append(item)
         location = f"kinesis {record.get('eventID') or item.sequence_number}"
         try:
-            objects = list(payload_objects(base64.b64decode(kinesis.get("data") or "", validate=True)))
+            parts = deaggregate(base64.b64decode(kinesis.get("data") or "", validate=True))
         except (InvalidRecord, binascii.Error) as exc:
             item.read.problems.append(Problem(location, f"unreadable record: {exc}"))
             continue
-        for where, obj in objects:
-            add_payload_object(item.read, obj, location + where, fetch_body, max_chars)
+        for number, data in enumerate(parts, start=1):  # KPL aggregates hold several user records
+            place = location + (f" user record {number}" if len(parts) > 1 else "")
+            try:
+                objects = list(payload_objects(data))
+            except InvalidRecord as exc:
+                item.read.problems.append(Problem(place, f"unreadable record: {exc}"))
+                continue
+            for where, obj in objects:
+                add_payload_object(item.read, obj, place + where, fetch_body, max_chars)
     return items
 
 
