@@ -378,7 +378,7 @@ def main_replay(argv: Sequence[str] | None = None) -> int:
         summary.metrics_written = f"{sent} minute(s) of metrics written ({destination})" + (
             f"; {failed_minutes} minute(s) could not be written" if failed_minutes else "")
     if report is not None:
-        report.write(args.report)
+        report.write(args.report, summary)
     text = json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary)
     print(text, file=sys.stderr if args.emf == "-" else sys.stdout)
     return 1 if summary.unreadable_sources or failed_minutes else 0
