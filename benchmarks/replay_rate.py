@@ -44,8 +44,8 @@ def pairs(data_dir: Path) -> list[tuple[str, str]]:
 
 def record(i: int, when: datetime, prompt: str, completion: str) -> dict:
     """One invocation-log record; the model family rotates."""
-    base = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "accountId": ACCOUNT, "region": REGION,
-            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "requestId": f"req-{i:08d}"}
+    base = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "accountId": ACCOUNT,
+            "region": REGION, "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "requestId": f"req-{i:08d}"}
     kind = i % 5
     if kind == 0:
         return {**base, "operation": "InvokeModel", "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
@@ -126,7 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--objects", type=int, default=200)
-    parser.add_argument("--s3", action="store_true", help="replay from moto's S3 (server mode) instead of files")
+    parser.add_argument("--s3", action="store_true",
+                        help="replay from moto's S3 (server mode) instead of files")
     parser.add_argument("--backend", default="lexical")
     parser.add_argument("--score", choices=("backend", "none"), default="backend")
     parser.add_argument("--workers", type=int, default=8)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import html
-import json
 import shutil
 import struct
 import subprocess

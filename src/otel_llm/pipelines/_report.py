@@ -183,8 +183,9 @@ class ReportBuilder:
                            + (f"<td class=text>{_e(snippet)}</td>" if self.include_content else "") + "</tr>"
                            for value, rid, snippet in ranked)
             title = f"lowest {label}" if low_is_bad else f"highest {label}"
+            extra = "<th>completion</th>" if self.include_content else ""
             blocks.append(f"<div class=worst><h3>{title}</h3><table><tr><th>{label}</th><th>record</th>"
-                          + ("<th>completion</th>" if self.include_content else "") + f"</tr>{rows}</table></div>")
+                          f"{extra}</tr>{rows}</table></div>")
         return "<div class=worstgrid>" + "".join(blocks) + "</div>"
 
 
@@ -253,7 +254,8 @@ def _timeline(m: _Model) -> str:
             continue
         path = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in pts)
         dash_attr = f" stroke-dasharray='{dash}'" if dash else ""
-        lines.append(f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='2'{dash_attr} />")
+        lines.append(f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='2'"
+                     f"{dash_attr} />")
         if len(pts) == 1:
             lines.append(f"<circle cx='{x(pts[0][0]):.1f}' cy='{y(pts[0][1]):.1f}' r='3' fill='{colour}' />")
         ly = pad_t + 14 + 18 * n
@@ -265,7 +267,8 @@ def _timeline(m: _Model) -> str:
                    for v in (0, 0.25, 0.5, 0.75, 1))
     anchors = {0: "start", slots - 1: "end"}
     ticks = "".join(f"<text x='{x(s):.1f}' y='{h - 6}' class=tick text-anchor='{anchors.get(s, 'middle')}'>"
-                    f"{_time(first + int(s) * step)}</text>" for s in sorted({0, (slots - 1) // 2, slots - 1}))
+                    f"{_time(first + int(s) * step)}</text>"
+                    for s in sorted({0, (slots - 1) // 2, slots - 1}))
     width_label = f"{step // MINUTE_MS} min" if step < 3_600_000 else f"{step / 3_600_000:g} h"
     return (f"<figure class=wide><figcaption>course over time <span>mean per {width_label}, UTC</span>"
             f"</figcaption><svg viewBox='0 0 {w} {h}' width='{w}' height='{h}' role='img' "
