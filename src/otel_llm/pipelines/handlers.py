@@ -28,6 +28,7 @@ from .._config import Settings
 from .._failures import report_failure
 from .._quality.recorder import OUTCOME_FAILED, QualityRecorder, call_attributes
 from ..record import LLMCall
+from . import _batch_operations
 from ._invocation_log import Batch, InvalidRecord, Problem, gunzip, read_log_object
 from ._kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event
 
@@ -218,7 +219,10 @@ class Pipeline:
     # --- handlers --------------------------------------------------------------------------
     def s3_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Score every invocation-log object the event names. Unreadable lines are reported and skipped;
-        objects that cannot be read or scored make the handler raise at the end (Lambda retries)."""
+        objects that cannot be read or scored make the handler raise at the end (Lambda retries).
+        An S3 Batch Operations event (a backfill) is answered task by task instead."""
+        if _batch_operations.is_batch_operations_event(event):
+            return _batch_operations.handle(self, event, context)
         total = Batch()
         objects, failed = 0, []
         try:
