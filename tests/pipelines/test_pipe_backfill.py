@@ -166,3 +166,26 @@ def test_lambda_handler_without_adot_writes_emf_stamped_with_the_invocation_time
     stamps = {doc["_aws"]["Timestamp"] // 60_000 for doc in parse_lines(emf.read_text())
               if names.SIMILARITY in doc}
     assert stamps == {int(three_days.timestamp()) // 60}
+
+
+def test_lambda_reports_records_cloudwatch_would_drop(tmp_path, records, tools, caplog):
+    import base64
+    import logging
+
+    from otel_llm.pipelines.handlers import Pipeline
+
+    old = copy.deepcopy(records["claude"])
+    old["timestamp"] = _iso(datetime.now(timezone.utc) - timedelta(days=30))
+    event = {"awslogs": {"data": base64.b64encode(tools.logs_subscription(json.dumps(old))).decode()}}
+    emf = tmp_path / "emf.jsonl"
+    from otel_llm._config import Settings
+
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    pipeline = Pipeline(Settings(backend="lexical"), meter_provider=NoOpMeterProvider(),
+                        recorder=TimedRecorder())
+    pipeline.timed_exporter = EMFMetricExporter(str(emf))  # as a cold start without ADOT sets it
+    with caplog.at_level(logging.WARNING, logger="otel_llm"):
+        assert pipeline.logs_handler(event)["scored"] == 1
+    assert not emf.exists() or not [d for d in parse_lines(emf.read_text()) if names.SIMILARITY in d]
+    assert f"'{TOO_OLD}': 1" in caplog.text

@@ -207,6 +207,11 @@ class Pipeline:
                 export(self.timed_exporter, timeout_millis=timeout)
             except Exception as exc:
                 report_failure("pipeline.flush", exc)
+            rejected = getattr(self.recorder, "rejected", None)
+            if rejected:
+                logger.warning("otel-llm pipeline: records outside CloudWatch's window (14 days old, 2 h "
+                               "ahead) not sent: %s", dict(rejected))
+                rejected.clear()
         force_flush = getattr(self.meter_provider, "force_flush", None)
         if force_flush is None:  # an API-only provider: nothing is buffered
             return True
