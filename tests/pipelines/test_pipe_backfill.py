@@ -178,9 +178,9 @@ def test_lambda_reports_records_cloudwatch_would_drop(tmp_path, records, tools, 
     old["timestamp"] = _iso(datetime.now(timezone.utc) - timedelta(days=30))
     event = {"awslogs": {"data": base64.b64encode(tools.logs_subscription(json.dumps(old))).decode()}}
     emf = tmp_path / "emf.jsonl"
-    from otel_llm._config import Settings
-
     from opentelemetry.metrics import NoOpMeterProvider
+
+    from otel_llm._config import Settings
 
     pipeline = Pipeline(Settings(backend="lexical"), meter_provider=NoOpMeterProvider(),
                         recorder=TimedRecorder())
