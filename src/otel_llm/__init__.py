@@ -28,7 +28,7 @@ _EXPORTS = {
     "llm_span": "otel_llm._decorators",
     "score": "otel_llm._quality.scoring",
     "score_many": "otel_llm._quality.scoring",
-    "Scores": "otel_llm._quality.scoring",
+    "Scores": "otel_llm.record",
     "Scorer": "otel_llm._quality.scoring",
     "LLMCall": "otel_llm.record",
     "Settings": "otel_llm._config",
@@ -48,9 +48,9 @@ if TYPE_CHECKING:
     from ._decorators import llm_span
     from ._instrumentation.instrumentor import BedrockInstrumentor
     from ._quality.processor import LLMMetricsSpanProcessor, install
-    from ._quality.scoring import Scorer, Scores, score, score_many
+    from ._quality.scoring import Scorer, score, score_many
     from .evaluators import ENTRY_POINT_GROUP, Batch, Evaluator
-    from .record import LLMCall
+    from .record import LLMCall, Scores
 
 
 def __getattr__(name: str) -> Any:

@@ -7,12 +7,17 @@ imported or loaded until a text is scored.
 
 from __future__ import annotations
 
-import copy
 import logging
-from dataclasses import dataclass
 
 from .._config import Settings
-from .base import EmbeddingBackend, SentimentBackend, SentimentResult, ToxicityBackend, ToxicityResult
+from .base import (
+    Backends,
+    EmbeddingBackend,
+    SentimentBackend,
+    SentimentResult,
+    ToxicityBackend,
+    ToxicityResult,
+)
 
 logger = logging.getLogger("otel_llm")
 
@@ -20,28 +25,6 @@ BACKEND_NAMES = ("auto", "local", "lexical", "aws")
 
 __all__ = ["BACKEND_NAMES", "Backends", "EmbeddingBackend", "SentimentBackend", "SentimentResult",
            "ToxicityBackend", "ToxicityResult", "make_backends"]
-
-
-@dataclass(frozen=True)
-class Backends:
-    """The three providers the evaluators use, and the name recorded on metrics (`otel_llm.backend`)."""
-
-    embeddings: EmbeddingBackend
-    sentiment: SentimentBackend
-    toxicity: ToxicityBackend
-    name: str
-
-    def with_embeddings(self, embeddings: EmbeddingBackend) -> Backends:
-        """The same backends over `embeddings` (e.g. a caching wrapper), so heads built on the old embeddings
-        share the new one and a completion is embedded once for every evaluator."""
-
-        def rebind(backend):
-            if getattr(backend, "embeddings", None) is self.embeddings:
-                backend = copy.copy(backend)
-                backend.embeddings = embeddings
-            return backend
-
-        return Backends(embeddings, rebind(self.sentiment), rebind(self.toxicity), self.name)
 
 
 def make_backends(settings: Settings) -> Backends:

@@ -22,8 +22,7 @@ import numpy as np
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from .._config import Settings
-from . import Backends
-from .base import SentimentResult, ToxicityResult
+from .base import Backends, SentimentResult, ToxicityResult
 
 TITAN_MAX_CHARS = 50_000
 SENTIMENT_BATCH = 25

@@ -1,7 +1,7 @@
 """The proxy around a returned EventStream: the user gets every event unchanged (same objects, same
-order) while the call accumulates from them, and the call ends exactly once: when the stream is
+order) while `on_event` sees each of them, and `on_end` is called exactly once: when the stream is
 exhausted, closed, raises, or is abandoned (garbage collected; leaving a loop early is not abandoning:
-botocore's stream resumes where the loop stopped)."""
+botocore's stream resumes where the loop stopped). The proxy knows its callbacks, not their owner."""
 
 from __future__ import annotations
 
@@ -10,29 +10,30 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import wrapt
 
-if TYPE_CHECKING:
-    from .calls import BedrockCall
+OnEvent = Callable[[Any], None]  # sees one event (read only); never raises
+OnEnd = Callable[[BaseException | None], None]  # the stream ended (with the error it raised); never raises
 
 
 class StreamProxy(wrapt.ObjectProxy):
     """Behaves as the wrapped EventStream (attributes, `isinstance`), observing iteration and `close()`."""
 
-    def __init__(self, stream: Any, call: BedrockCall) -> None:
+    def __init__(self, stream: Any, on_event: OnEvent, on_end: OnEnd) -> None:
         super().__init__(stream)
-        self._self_call = call
-        # Abandoned without being exhausted or closed: end the call when the proxy is collected.
-        self._self_finalizer = weakref.finalize(self, _end_call, call, None)
+        self._self_on_event = on_event
+        self._self_on_end = on_end
+        # Abandoned without being exhausted or closed: end when the proxy is collected.
+        self._self_finalizer = weakref.finalize(self, _end, on_end, None)
 
     def __iter__(self) -> Iterator[Any]:
-        call = self._self_call
+        on_event = self._self_on_event
         try:
             for event in self.__wrapped__:
-                call.on_event(event)
+                on_event(event)
                 yield event
         except GeneratorExit:  # the caller left its loop; it may resume with the stream it still holds
             raise
@@ -49,32 +50,32 @@ class StreamProxy(wrapt.ObjectProxy):
 
     def _self_end(self, exc: BaseException | None) -> None:
         self._self_finalizer.detach()
-        _end_call(self._self_call, exc)
+        _end(self._self_on_end, exc)
 
 
-def wrap_stream(stream: Any, call: BedrockCall) -> StreamProxy:
+def wrap_stream(stream: Any, on_event: OnEvent, on_end: OnEnd) -> StreamProxy:
     """The stream the user receives in place of `stream`."""
     if not _ender_started:
         _start_ender()
-    return StreamProxy(stream, call)
+    return StreamProxy(stream, on_event, on_end)
 
 
-# --- calls the garbage collector ends ------------------------------------------------------------
+# --- streams the garbage collector ends ----------------------------------------------------------
 # A collection runs inside whichever thread allocates, at any point, even while that thread holds a lock
 # that ending a call takes (the side channel's, the processor's queue's): a stream collected there hands
-# its call to a thread of its own instead of ending it in place.
+# its `on_end` to a thread of its own instead of calling it in place.
 
 _collecting = False
-_deferred: queue.SimpleQueue[tuple[BedrockCall, BaseException | None]] = queue.SimpleQueue()
+_deferred: queue.SimpleQueue[tuple[OnEnd, BaseException | None]] = queue.SimpleQueue()
 _ender_started = False
 _ender_lock = threading.Lock()
 
 
-def _end_call(call: BedrockCall, exc: BaseException | None) -> None:
+def _end(on_end: OnEnd, exc: BaseException | None) -> None:
     if _collecting:
-        _deferred.put((call, exc))  # SimpleQueue.put is safe inside the collector
+        _deferred.put((on_end, exc))  # SimpleQueue.put is safe inside the collector
     else:
-        call.end_stream(exc)
+        on_end(exc)
 
 
 def _track_collection(phase: str, info: dict[str, Any]) -> None:
@@ -92,8 +93,8 @@ def _start_ender() -> None:
 
 def _end_deferred() -> None:
     while True:
-        call, exc = _deferred.get()
-        call.end_stream(exc)  # never raises: it reports its own failures
+        on_end, exc = _deferred.get()
+        on_end(exc)  # never raises: it reports its own failures
 
 
 def _after_fork_in_child() -> None:

@@ -1,4 +1,4 @@
-"""The scoring API: `Scores`, the batched `Scorer` the span processor and pipelines use, and the public
+"""The scoring API: the batched `Scorer` the span processor and pipelines use, and the public
 `score()` / `score_many()` functions."""
 
 from __future__ import annotations
@@ -6,14 +6,13 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._config import Settings
 from .._failures import report_failure
-from ..record import LLMCall
+from ..record import LLMCall, Scores
 from .evaluators.base import Batch, Evaluator
 from .evaluators.cache import CachedEmbeddings
 from .evaluators.registry import build_evaluators
@@ -23,28 +22,6 @@ if TYPE_CHECKING:
 
 
 GIVE_UP_AFTER = 3  # records retried alone after a failed batch before the failure is judged systemic
-
-
-@dataclass(slots=True)
-class Scores:
-    """What the evaluators said about one call; None where an evaluator was off, sampled out or had nothing
-    to judge. Sentiment, toxicity and refusal judge the completion; similarity compares it with the prompt."""
-
-    similarity: float | None = None  # cosine, [-1, 1]
-    sentiment: float | None = None  # [-1, 1]
-    sentiment_label: str | None = None
-    toxicity: float | None = None  # [0, 1]
-    toxicity_categories: tuple[str, ...] = ()
-    refusal: float | None = None  # [0, 1]
-    refused: bool | None = None
-    refusal_source: str | None = None  # guardrail_intervened | content_filtered | model_refusal | classifier
-    extra: dict[str, float] = field(default_factory=dict)  # custom evaluators, each in [0, 1]
-    backend: str = ""
-    failed: tuple[str, ...] = ()  # evaluators that failed on this call (each reported through report_failure)
-    # Evaluators that ran only because they cost nothing (an exact refusal signal) on a call sampling left
-    # out: their scores are counted (otel_llm.refusals by source) but kept out of the histograms, so a
-    # ratio's numerator and denominator are sampled alike.
-    unsampled: tuple[str, ...] = ()
 
 
 class Scorer:

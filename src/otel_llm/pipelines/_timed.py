@@ -41,9 +41,9 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from .._quality.recorder import SCOPE, QualityRecorder
+from .._quality.recorder import SCOPE, Evaluators, QualityRecorder
 from ..exporters._distribution import MAX_VALUES
-from ..record import LLMCall
+from ..record import LLMCall, Scores
 
 MINUTE_MS = 60_000
 MAX_AGE_MS = 14 * 24 * 3600 * 1000  # CloudWatch takes metric data up to 14 days old ...
@@ -269,12 +269,13 @@ class TimedRecorder(QualityRecorder):
         self.newest_ms = stamp if self.newest_ms is None else max(self.newest_ms, stamp)
         return stamp
 
-    def record_all(self, calls: Sequence[LLMCall], results: Sequence[Any]) -> None:
+    def record_all(self, calls: Sequence[LLMCall], results: Sequence[Scores],
+                   evaluators: Evaluators | None = None) -> None:
         for call, scores in zip(calls, results, strict=True):
             stamp = self.stamp(call)
             if stamp is not None:
                 with self._store.at(stamp):
-                    super().record_all([call], [scores])
+                    super().record_all([call], [scores], evaluators)
 
     def metrics_data(self) -> Iterator[MetricsData]:
         """What was recorded since the last call, one `MetricsData` per minute, oldest first (and forgotten

@@ -26,6 +26,7 @@ from opentelemetry.metrics import MeterProvider
 
 from .._config import Settings
 from .._failures import report_failure
+from .._quality.interface import CallScorer
 from .._quality.recorder import OUTCOME_FAILED, QualityRecorder, call_attributes
 from ..record import LLMCall
 from . import _batch_operations
@@ -106,7 +107,8 @@ class Pipeline:
     """Reads, scores and records; one per Lambda cold start (or per test, with explicit providers)."""
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, s3_client: Any = None, recorder: QualityRecorder | None = None) -> None:
+                 scorer: CallScorer | None = None, s3_client: Any = None,
+                 recorder: QualityRecorder | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.timed_exporter: Any = None
         if meter_provider is None:
@@ -133,7 +135,7 @@ class Pipeline:
         return self._s3
 
     @property
-    def scorer(self) -> Any:
+    def scorer(self) -> CallScorer:
         if self._scorer is None:
             from .._quality.scoring import Scorer
 
@@ -178,7 +180,7 @@ class Pipeline:
 
     def record(self, calls: list[LLMCall], results: list[Any]) -> None:
         """Record every score with the span processor's own recorder."""
-        self.recorder.record_all(calls, results)
+        self.recorder.record_all(calls, results, getattr(self.scorer, "evaluators", None))
 
     def score_and_record(self, calls: list[LLMCall]) -> None:
         """Score and record `calls`. If the scorer fails nothing is recorded but the failures, and the error
