@@ -80,3 +80,22 @@ def test_replay_shows_what_unreachable_backends_could_not_score(tmp_path, record
         tools.llama: {"scoring_failed": 1}}
     text = format_summary(summary)
     assert "  -  " in text and f"not scored, {tools.titan}: scoring_failed=1" in text
+
+
+def test_an_s3_prefix_is_listed_page_by_page_and_read_in_parallel(s3, bucket, records, lexical_settings,
+                                                                 lexical_scorer, tools, monkeypatch):
+    from otel_llm.pipelines import _replay
+
+    for i in range(7):
+        s3.put_object(Bucket=bucket, Key=f"{tools.prefix}/{i:02d}.json.gz",
+                      Body=tools.gz_lines(tools.as_line(records["claude"]), tools.as_line(records["titan"])))
+    listings = []
+    s3.meta.events.register("provide-client-params.s3.ListObjectsV2",
+                            lambda params, **_: listings.append(params))
+    monkeypatch.setattr(_replay, "LIST_PAGE_SIZE", 3)
+
+    summary = replay([f"s3://{bucket}/AWSLogs/"], lexical_settings, scorer=lexical_scorer, s3_client=s3,
+                     workers=3)
+
+    assert len(listings) == 3 and all(p["MaxKeys"] == 3 for p in listings)  # 7 keys, pages of 3
+    assert (summary.objects, summary.records, summary.scored) == (7, 14, 14)

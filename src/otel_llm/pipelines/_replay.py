@@ -33,6 +33,7 @@ LOG_SUFFIXES = (".json.gz", ".jsonl.gz", ".json", ".jsonl", ".gz")
 SUMMARY_SCORES = ("similarity", "sentiment", "toxicity", "refused")
 SCORING_FAILED = "scoring_failed"
 DEFAULT_WORKERS = 8
+LIST_PAGE_SIZE = 1000  # keys per ListObjectsV2 page (S3's maximum)
 
 
 @dataclass(slots=True)
@@ -227,7 +228,9 @@ def _score_batch(pipeline: Pipeline, batch: Batch, summary: ReplaySummary,
 def _list_source(pipeline: Pipeline, source: str) -> Iterator[_Object]:
     if source.startswith("s3://"):
         bucket, prefix = parse_s3_uri(source)
-        for page in pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        pages = pipeline.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE})
+        for page in pages:
             for item in page.get("Contents", []):
                 key = item["Key"]
                 if is_log_object(key) and key.endswith(LOG_SUFFIXES):
