@@ -9,13 +9,20 @@ object is gone or unreadable), and S3 writes the completion report. Schema 1.0 n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from .._failures import report_failure
+from ._invocation_log import Batch
 
-if TYPE_CHECKING:
-    from .handlers import Pipeline
+
+class _Pipeline(Protocol):
+    """What this needs of `handlers.Pipeline`."""
+
+    def read_object(self, bucket: str, key: str) -> Batch: ...
+    def score_and_record(self, calls: Any) -> None: ...
+    def flush(self, context: Any = None) -> bool: ...
 
 SUCCEEDED, TEMPORARY, PERMANENT = "Succeeded", "TemporaryFailure", "PermanentFailure"
 # S3 errors retrying cannot fix.
@@ -34,10 +41,9 @@ def task_object(task: dict[str, Any]) -> tuple[str, str]:
     return bucket, unquote(task["s3Key"])
 
 
-def handle(pipeline: Pipeline, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+def handle(pipeline: _Pipeline, event: dict[str, Any], context: Any,
+           is_log_object: Callable[[str], bool]) -> dict[str, Any]:
     """Score each task's log object with the pipeline; the Batch Operations response."""
-    from .handlers import is_log_object
-
     results = []
     try:
         for task in event.get("tasks") or []:
@@ -50,7 +56,8 @@ def handle(pipeline: Pipeline, event: dict[str, Any], context: Any = None) -> di
             "treatMissingKeysAs": PERMANENT, "invocationId": event.get("invocationId"), "results": results}
 
 
-def _one(pipeline: Pipeline, task: dict[str, Any], is_log_object: Any) -> tuple[str, str]:
+def _one(pipeline: _Pipeline, task: dict[str, Any],
+         is_log_object: Callable[[str], bool]) -> tuple[str, str]:
     try:
         bucket, key = task_object(task)
     except (KeyError, TypeError) as exc:

@@ -229,7 +229,7 @@ class Pipeline:
         objects that cannot be read or scored make the handler raise at the end (Lambda retries).
         An S3 Batch Operations event (a backfill) is answered task by task instead."""
         if _batch_operations.is_batch_operations_event(event):
-            return _batch_operations.handle(self, event, context)
+            return _batch_operations.handle(self, event, context, is_log_object)
         total = Batch()
         objects, failed = 0, []
         try:
