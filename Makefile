@@ -19,8 +19,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts examples
 	$(VENV)/bin/mypy src/otel_llm --ignore-missing-imports
 
+# -rs prints why a test was skipped (e.g. no chromium for the report's headless render: apt-get install chromium).
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 
 accuracy: $(STAMP)
 	$(VENV)/bin/otel-llm evaluate

@@ -70,6 +70,11 @@ class Settings:
     cache_size: int = _setting(
         4096, "OTEL_LLM_CACHE_SIZE",
         "Texts whose embeddings and scores are cached (by content hash).")
+    offload_kinesis_stream: str | None = _setting(
+        None, "OTEL_LLM_OFFLOAD_KINESIS_STREAM",
+        "Offload instead of scoring: the span processor ships each record (prompt and completion text "
+        "included: content leaves the process) to this Kinesis stream (name or ARN) for the pipeline's "
+        "`kinesis_handler` to score. The stream's endpoint and region come from boto3's configuration.")
     max_content_chars: int = _setting(
         32768, "OTEL_LLM_MAX_CONTENT_CHARS",
         "Prompt/completion text kept per call; longer text is truncated, never copied without bound.")

@@ -81,6 +81,10 @@ class Scores:
     extra: dict[str, float] = field(default_factory=dict)  # custom evaluators, each in [0, 1]
     backend: str = ""
     failed: tuple[str, ...] = ()  # evaluators that failed on this call (each reported through report_failure)
+    # Evaluators that ran only because they cost nothing (an exact refusal signal) on a call sampling left
+    # out: their scores are counted (otel_llm.refusals by source) but kept out of the histograms, so a
+    # ratio's numerator and denominator are sampled alike.
+    unsampled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ def test_cfn_lint_catches_a_broken_alarm(tmp_path):
 def test_alarms_read_only_metrics_and_dimension_sets_we_emit(template):
     ours = {inst.name for inst in ALL_INSTRUMENTS}
     uses = list(_metric_uses(template))
-    assert {name for name, _ in uses} >= {names.TOXICITY, names.SIMILARITY, names.REFUSALS, names.RECORDS,
+    assert {name for name, _ in uses} >= {names.TOXICITY, names.SIMILARITY, names.REFUSAL, names.RECORDS,
                                           names.SDK_ERRORS, names.OPERATION_DURATION}
     for name, dims in uses:
         assert name in ours, name
@@ -93,11 +93,16 @@ def test_percentile_alarms_and_the_refusal_ratio_are_what_they_claim(template):
     assert alarms["ToxicityP99ModelAlarm"]["ExtendedStatistic"] == "p99"
     assert alarms["SimilarityLowAlarm"]["ExtendedStatistic"] == "p10"
     assert alarms["SimilarityLowAlarm"]["ComparisonOperator"] == "LessThanThreshold"
-    ratio = {m["Id"]: m for m in alarms["RefusalRatioAlarm"]["Metrics"]}
-    assert ratio["ratio"]["Expression"] == "FILL(refusals, 0) / scored"
+    # the ratio is the refusal histogram's mean: numerator and denominator sampled alike (not the refusals
+    # counter, which also counts the exact signals of sampled-out records)
+    ratio = alarms["RefusalRatioAlarm"]
+    assert (ratio["MetricName"], ratio["Statistic"]) == (names.REFUSAL, "Average")
     anomaly = alarms["RefusalRatioAnomalyAlarm"]
-    band = {m["Id"]: m for m in anomaly["Metrics"]}[anomaly["ThresholdMetricId"]]
-    assert band["Expression"]["Fn::Sub"].startswith("ANOMALY_DETECTION_BAND(ratio,")
+    metrics = {m["Id"]: m for m in anomaly["Metrics"]}
+    assert metrics["ratio"]["MetricStat"]["Metric"]["MetricName"] == names.REFUSAL
+    assert metrics["ratio"]["MetricStat"]["Stat"] == "Average"
+    assert metrics[anomaly["ThresholdMetricId"]]["Expression"]["Fn::Sub"].startswith(
+        "ANOMALY_DETECTION_BAND(ratio,")
     query = alarms["CallErrorsAlarm"]["Metrics"][0]["Expression"]["Fn::Sub"]
     assert f'COUNT("{names.OPERATION_DURATION}")' in query and '"error.type"' in query
 
@@ -117,3 +122,39 @@ def test_dashboard_has_one_row_per_metric(template):
             if isinstance(row[0], str):
                 dims = tuple(row[2:-1:2])
                 assert dims in DIMENSION_SETS[row[1]], row
+
+
+def test_the_stalled_alarm_compares_scored_with_what_should_have_been_scored(template):
+    stalled = _alarms(template)["ScoringStalledAlarm"]
+    metrics = {m["Id"]: m for m in stalled["Metrics"]}
+    outcomes = {m["MetricStat"]["Metric"]["MetricName"]: set() for m in metrics.values() if "MetricStat" in m}
+    for m in metrics.values():
+        if "MetricStat" in m:
+            dims = {d["Name"]: d["Value"] for d in m["MetricStat"]["Metric"]["Dimensions"]}
+            outcomes[m["MetricStat"]["Metric"]["MetricName"]].add(dims[names.ATTR_OUTCOME])
+    # only the records counter: embeddings and failed calls never become records; sampled-out and
+    # offloaded records are not expected to be scored here
+    assert outcomes == {names.RECORDS: {"scored", "failed", "dropped"}}
+    assert metrics["expected"]["Expression"] == "FILL(scored, 0) + FILL(failed, 0) + FILL(dropped, 0)"
+    assert metrics["share"]["ReturnData"] is True and stalled["ComparisonOperator"] == "LessThanThreshold"
+
+
+def test_percentile_alarms_without_data_are_visible(template):
+    blind = _alarms(template)["PercentilesUnavailableAlarm"]
+    metrics = {m["Id"]: m for m in blind["Metrics"]}
+    assert metrics["count"]["MetricStat"]["Stat"] == "SampleCount"
+    assert metrics["p90"]["MetricStat"]["Stat"] == "p90"
+    assert "FILL(p90, -1) < 0" in metrics["unavailable"]["Expression"]
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert "IF(FILL(count, 0) > 0 AND FILL(p90, -1) < 0, 1, 0)" in body
+
+
+def test_the_operation_parameter_admits_only_operations_with_quality_metrics(template):
+    from otel_llm.pipelines._invocation_log import skip_reason
+    from otel_llm.record import LLMCall
+
+    allowed = template["Parameters"]["Operation"]["AllowedValues"]
+    assert "embeddings" not in allowed and template["Parameters"]["Operation"]["Default"] in allowed
+    for operation in allowed:  # each is one the scorer scores
+        assert skip_reason(LLMCall("m", operation=operation, completion="text")) is None
+    assert skip_reason(LLMCall("m", operation="embeddings", completion="text")) == "embeddings"

@@ -23,7 +23,7 @@ COLLECTOR = REPO / "collector"
 LAMBDA_BUILD = {
     "receivers": {"otlp"},
     "processors": set(),
-    "exporters": {"awsemf", "awsxray", "prometheusremotewrite", "logging", "debug", "otlp", "otlphttp"},
+    "exporters": {"awsemf", "awsxray", "prometheusremotewrite", "debug", "otlp", "otlphttp"},
     "extensions": {"sigv4auth"},
     "connectors": set(),
 }
@@ -34,7 +34,7 @@ ADOT_BUILD = {
                    "filter", "metricstransform", "resourcedetection", "experimental_metricsgeneration",
                    "cumulativetodelta", "deltatorate", "batch", "memory_limiter", "k8sattributes"},
     "exporters": {"awsemf", "prometheusremotewrite", "prometheus", "file", "kafka", "dynatrace", "sapm",
-                  "signalfx", "datadog", "logzio", "logging", "debug", "otlp", "otlphttp", "awsxray",
+                  "signalfx", "datadog", "logzio", "debug", "otlp", "otlphttp", "awsxray",
                   "loadbalancing"},
     "extensions": {"awsproxy", "ecs_observer", "health_check", "pprof", "sigv4auth", "zpages",
                    "memory_ballast"},
@@ -123,6 +123,7 @@ def test_ecs_task_definition_runs_the_pinned_sidecar_with_config_from_ssm():
     sidecar, app = containers["aws-otel-collector"], containers["app"]
     pinned = r"public\.ecr\.aws/aws-observability/aws-otel-collector:v\d+\.\d+\.\d+"
     assert re.fullmatch(pinned, sidecar["image"])
+    assert f"`{sidecar['image']}`" in (COLLECTOR / "README.md").read_text()  # the README names the same pin
     (secret,) = sidecar["secrets"]
     assert secret["name"] == "AOT_CONFIG_CONTENT" and ":parameter/otel-llm/adot-config" in secret["valueFrom"]
     env = {e["name"]: e["value"] for e in app["environment"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,10 @@ def test_zero_code_app_with_the_default_local_backend_scores_before_exit():
     outcomes = {p.attributes.get(names.ATTR_OUTCOME) for p in points if p.name == names.RECORDS}
     assert outcomes == {"scored"}, outcomes
     assert {p.name for p in points} >= QUALITY
+
+
+def test_ecs_image_pins_the_torch_the_makefile_pins():
+    pin = re.compile(r"torch==(\d+\.\d+\.\d+)")
+    makefile = set(pin.findall((REPO / "Makefile").read_text()))
+    dockerfile = set(pin.findall((EXAMPLES / "ecs" / "Dockerfile").read_text()))
+    assert len(makefile) == 1 and dockerfile == makefile

@@ -61,7 +61,8 @@ def test_main_replay_prints_a_table_and_fails_on_a_missing_source(tmp_path, reco
     assert main_replay([str(tmp_path), "--backend", "lexical"]) == 0
     out = capsys.readouterr().out
     assert tools.claude in out and "refusal%" in out
-    assert "3 calls scored from 2 log object(s); skipped: error=1" in out
+    assert "4 records from 2 log object(s), 3 scored" in out
+    assert f"not scored, {tools.claude}: error=1" in out
     assert "b.jsonl line 2" in out
 
     assert main_replay([str(tmp_path / "missing.json.gz"), "--backend", "lexical", "--json"]) == 1
@@ -73,6 +74,28 @@ def test_replay_shows_what_unreachable_backends_could_not_score(tmp_path, record
                                                                unreachable_aws_settings):
     write_logs(tmp_path, records, tools)
     summary = replay([tmp_path], unreachable_aws_settings)
-    assert summary.scored == 3
-    assert all(m.mean("similarity") is None and m.mean("toxicity") is None for m in summary.models.values())
-    assert "  -  " in format_summary(summary)
+    assert (summary.records, summary.scored) == (4, 0)
+    assert {model: dict(m.unscored) for model, m in summary.models.items()} == {
+        tools.claude: {"error": 1, "scoring_failed": 1}, tools.titan: {"scoring_failed": 1},
+        tools.llama: {"scoring_failed": 1}}
+    text = format_summary(summary)
+    assert "  -  " in text and f"not scored, {tools.titan}: scoring_failed=1" in text
+
+
+def test_an_s3_prefix_is_listed_page_by_page_and_read_in_parallel(s3, bucket, records, lexical_settings,
+                                                                 lexical_scorer, tools, monkeypatch):
+    from otel_llm.pipelines import _replay
+
+    for i in range(7):
+        s3.put_object(Bucket=bucket, Key=f"{tools.prefix}/{i:02d}.json.gz",
+                      Body=tools.gz_lines(tools.as_line(records["claude"]), tools.as_line(records["titan"])))
+    listings = []
+    s3.meta.events.register("provide-client-params.s3.ListObjectsV2",
+                            lambda params, **_: listings.append(params))
+    monkeypatch.setattr(_replay, "LIST_PAGE_SIZE", 3)
+
+    summary = replay([f"s3://{bucket}/AWSLogs/"], lexical_settings, scorer=lexical_scorer, s3_client=s3,
+                     workers=3)
+
+    assert len(listings) == 3 and all(p["MaxKeys"] == 3 for p in listings)  # 7 keys, pages of 3
+    assert (summary.objects, summary.records, summary.scored) == (7, 14, 14)

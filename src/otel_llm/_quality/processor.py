@@ -25,7 +25,7 @@ from .._config import Settings
 from .._failures import report_failure, safe_call
 from ..record import LLMCall
 from .interface import CallScorer
-from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, QualityRecorder, call_attributes
+from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, OUTCOME_OFFLOADED, QualityRecorder, call_attributes
 from .span_records import record_from_attributes
 
 logger = logging.getLogger("otel_llm")
@@ -42,8 +42,16 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     """
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: CallScorer | None = None, logger_provider: LoggerProvider | None = None) -> None:
+                 scorer: CallScorer | None = None, logger_provider: LoggerProvider | None = None,
+                 offload: Any = None) -> None:
         self._settings = settings or Settings.from_env()
+        # Offload mode (OTEL_LLM_OFFLOAD_KINESIS_STREAM, or a sink with `ship(calls) -> list[bool]`):
+        # records go to Kinesis to be scored there; nothing is scored here.
+        if offload is None and self._settings.offload_kinesis_stream:
+            from .offload import KinesisSink
+
+            offload = KinesisSink(self._settings.offload_kinesis_stream, settings=self._settings)
+        self._offload = offload
         self._recorder = QualityRecorder(meter_provider, logger_provider,
                                          events=self._settings.evaluation_events)
         self._scorer = scorer
@@ -105,6 +113,8 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 return
             call.span_context = ctx
         if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
+            if self._offload is not None and span.end_time and "timestamp" not in call.extra:
+                call.extra["timestamp"] = span.end_time // 1_000_000  # the consumer stamps with it
             self.enqueue(call)
 
     def enqueue(self, call: LLMCall) -> bool:
@@ -187,6 +197,9 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             self._recorder.count(OUTCOME_DROPPED, attrs, amount)
 
     def _score(self, batch: list[LLMCall]) -> None:
+        if self._offload is not None:
+            self._ship(batch)
+            return
         scorer = self._get_scorer()
         try:
             if scorer is None:
@@ -201,6 +214,17 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._recorder.count(OUTCOME_FAILED, call_attributes(call))
             return
         self._recorder.record_all(batch, results, getattr(scorer, "evaluators", None))
+
+    def _ship(self, batch: list[LLMCall]) -> None:
+        try:
+            shipped = list(self._offload.ship(batch))
+            if len(shipped) != len(batch):
+                raise ValueError(f"offload sink answered for {len(shipped)} of {len(batch)} records")
+        except Exception as exc:
+            report_failure("offload", exc)
+            shipped = [False] * len(batch)
+        for call, ok in zip(batch, shipped, strict=True):
+            self._recorder.count(OUTCOME_OFFLOADED if ok else OUTCOME_DROPPED, call_attributes(call))
 
     def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:

@@ -25,6 +25,7 @@ OUTCOME_SCORED = "scored"
 OUTCOME_DROPPED = "dropped"
 OUTCOME_FAILED = "failed"
 OUTCOME_SAMPLED_OUT = "sampled_out"
+OUTCOME_OFFLOADED = "offloaded"  # shipped to Kinesis by the offload sink, to be scored there
 
 SCOPE = "otel_llm"
 EVALUATION_EVENT = "gen_ai.evaluation.result"
@@ -66,10 +67,12 @@ class QualityRecorder:
         """Record every score `scores` holds, through the evaluators that gave them (default: the built-in
         ones; a custom score with no evaluator given gets the custom histogram); returns the outcome."""
         attrs = call_attributes(call, scores.backend)
-        evaluations = _evaluations(scores, evaluators)
+        # Scores computed only because they were free on a sampled-out call (an exact refusal signal) stay
+        # out of the histograms, so each ratio's numerator and denominator are sampled alike.
+        evaluations = [e for e in _evaluations(scores, evaluators) if e[0] not in scores.unsampled]
         for _, histogram, evaluation in evaluations:
             self._histogram(*histogram).record(evaluation.value, attrs)
-        if scores.refused:
+        if scores.refused:  # also when sampled out: an exact signal, counted by source
             source = scores.refusal_source or "classifier"
             self._refusals.add(1, {**attrs, names.ATTR_REFUSAL_SOURCE: source})
         # nothing recorded: because an evaluator failed (an alarm must see it), or by sampling

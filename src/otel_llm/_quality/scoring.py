@@ -51,20 +51,27 @@ class Scorer:
     def score_many(self, calls: Sequence[LLMCall]) -> list[Scores]:
         """One `Scores` per call, in order. All texts of the batch are embedded in one backend call."""
         results = [Scores(backend=self.backends.name) for _ in calls]
-        plan = [(e, self._sample(e, calls)) for e in self.evaluators]
+        sampled = [(e, *self._sample(e, calls)) for e in self.evaluators]
+        plan = [(e, indices) for e, indices, _free in sampled]
         vectors = self._embed_planned(calls, plan)
-        for evaluator, indices in plan:
+        for evaluator, indices, free_only in sampled:
             if indices:
                 self._run(evaluator, [calls[i] for i in indices], [results[i] for i in indices], vectors)
+            for i in free_only:
+                results[i].unsampled += (evaluator.name,)
         return results
 
-    def _sample(self, evaluator: Evaluator, calls: Sequence[LLMCall]) -> list[int]:
+    def _sample(self, evaluator: Evaluator, calls: Sequence[LLMCall]) -> tuple[list[int], list[int]]:
+        """(indices `evaluator` runs on, those of them it runs on only because it judges them for free):
+        the calls drawn at its rate, and the free ones sampling left out."""
         rate = self.settings.rate_for(evaluator.name)
         if rate >= 1.0:
-            return list(range(len(calls)))
+            return list(range(len(calls))), []
         with self._random_lock:
             drawn = [self._random.random() < rate for _ in calls]
-        return [i for i, call in enumerate(calls) if drawn[i] or _is_free(evaluator, call)]
+        free_only = [i for i, call in enumerate(calls) if not drawn[i] and _is_free(evaluator, call)]
+        chosen = sorted({i for i in range(len(calls)) if drawn[i]} | set(free_only))
+        return chosen, free_only
 
     def _batch(self, calls: Sequence[LLMCall], vectors: dict[str, np.ndarray]) -> Batch:
         return Batch(calls, self.backends, self.settings, vectors)

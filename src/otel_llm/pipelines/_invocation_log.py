@@ -50,17 +50,21 @@ class Batch:
     calls: list[LLMCall] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> records with nothing to score
+    unscored: list[tuple[LLMCall, str]] = field(default_factory=list)  # those records, with the reason
 
     def extend(self, other: Batch) -> None:
         self.calls.extend(other.calls)
         self.problems.extend(other.problems)
         self.skipped.update(other.skipped)
+        self.unscored.extend(other.unscored)
 
     def add(self, call: LLMCall) -> None:
-        """Keep `call` if it has something to score, else count why not."""
+        """Keep `call` if it has something to score, else count why not (and keep it in `unscored`, for
+        summaries that name every model seen)."""
         reason = skip_reason(call)
         if reason:
             self.skipped[reason] += 1
+            self.unscored.append((call, reason))
         else:
             self.calls.append(call)
 

@@ -3,7 +3,9 @@
 A record's data (base64 in the Lambda event) is JSON, optionally gzip-compressed, holding one of:
 
 - a prompt/completion pair: `{"model_id": str, "prompt": str, "completion": str, "operation"?: str,
-  "system"?: str, "finish_reason"?: str, "usage"?: {"input_tokens": int, "output_tokens": int}}`;
+  "system"?: str, "finish_reason"?: str, "usage"?: {"input_tokens": int, "output_tokens": int},
+  "refusal_signal"?: str, "timestamp"?: epoch ms or ISO 8601, "request_id"?: str}` (what the offload sink
+  writes; the timestamp stamps the metrics, the request id names the record in reports);
 - a Bedrock `ModelInvocationLog` record (as written by model-invocation logging);
 - a CloudWatch Logs subscription batch (`messageType` DATA_MESSAGE, the Bedrock log group's events);
 - a JSON array of any of these.
@@ -19,8 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._bedrock.families import lookup
-from ..record import PROVIDER_BEDROCK, LLMCall
+from ..record import (
+    PROVIDER_BEDROCK,
+    SIGNAL_CONTENT_FILTER,
+    SIGNAL_GUARDRAIL,
+    SIGNAL_MODEL_REFUSAL,
+    LLMCall,
+)
 from ._invocation_log import Batch, BodyFetcher, InvalidRecord, Problem, gunzip
+from ._kpl import deaggregate
 
 
 @dataclass(slots=True)
@@ -56,7 +65,15 @@ def call_from_pair(obj: dict[str, Any], max_chars: int | None = None) -> LLMCall
         system=texts["system"], completion=texts["completion"],
         input_tokens=_count(usage, "input_tokens"), output_tokens=_count(usage, "output_tokens"),
         finish_reasons=(finish,) if isinstance(finish, str) else (),
+        refusal_signal=_known_signal(obj.get("refusal_signal")),
+        extra={key: obj[key] for key in ("timestamp", "request_id")
+               if isinstance(obj.get(key), (str, int, float)) and not isinstance(obj.get(key), bool)},
     )
+
+
+def _known_signal(value: Any) -> str | None:
+    """An exact refusal signal the pair reports; anything else is ignored (it would count as certain)."""
+    return value if value in (SIGNAL_GUARDRAIL, SIGNAL_CONTENT_FILTER, SIGNAL_MODEL_REFUSAL) else None
 
 
 def _count(usage: dict[str, Any], key: str) -> int | None:
@@ -102,12 +119,19 @@ def read_kinesis_event(event: dict[str, Any], fetch_body: BodyFetcher | None = N
         items.append(item)
         location = f"kinesis {record.get('eventID') or item.sequence_number}"
         try:
-            objects = list(payload_objects(base64.b64decode(kinesis.get("data") or "", validate=True)))
+            parts = deaggregate(base64.b64decode(kinesis.get("data") or "", validate=True))
         except (InvalidRecord, binascii.Error) as exc:
             item.read.problems.append(Problem(location, f"unreadable record: {exc}"))
             continue
-        for where, obj in objects:
-            add_payload_object(item.read, obj, location + where, fetch_body, max_chars)
+        for number, data in enumerate(parts, start=1):  # KPL aggregates hold several user records
+            place = location + (f" user record {number}" if len(parts) > 1 else "")
+            try:
+                objects = list(payload_objects(data))
+            except InvalidRecord as exc:
+                item.read.problems.append(Problem(place, f"unreadable record: {exc}"))
+                continue
+            for where, obj in objects:
+                add_payload_object(item.read, obj, place + where, fetch_body, max_chars)
     return items
 
 

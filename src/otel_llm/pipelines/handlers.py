@@ -29,6 +29,7 @@ from .._failures import report_failure
 from .._quality.interface import CallScorer
 from .._quality.recorder import OUTCOME_FAILED, QualityRecorder, call_attributes
 from ..record import LLMCall
+from . import _batch_operations
 from ._invocation_log import Batch, InvalidRecord, Problem, gunzip, read_log_object
 from ._kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event
 
@@ -109,12 +110,22 @@ class Pipeline:
     """Reads, scores and records; one per Lambda cold start (or per test, with explicit providers)."""
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: CallScorer | None = None, s3_client: Any = None) -> None:
+                 scorer: CallScorer | None = None, s3_client: Any = None,
+                 recorder: QualityRecorder | None = None) -> None:
         self.settings = settings or Settings.from_env()
+        self.timed_exporter: Any = None
         if meter_provider is None:
+            if recorder is None and not hasattr(metrics.get_meter_provider(), "force_flush"):
+                # No SDK provider (no ADOT layer): EMF stamped with each invocation's own time.
+                from ..exporters import EMFMetricExporter
+                from ._timed import TimedRecorder
+
+                recorder = TimedRecorder()
+                self.timed_exporter = EMFMetricExporter(self.settings.emf_export or "stdout",
+                                                        namespace=self.settings.emf_namespace)
             meter_provider = default_meter_provider(self.settings)
         self.meter_provider = meter_provider
-        self.recorder = QualityRecorder(self.meter_provider)
+        self.recorder = recorder if recorder is not None else QualityRecorder(self.meter_provider)
         self._scorer = scorer
         self._s3 = s3_client
 
@@ -195,6 +206,17 @@ class Pipeline:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if callable(remaining):
             timeout = max(100, min(timeout, remaining() - FLUSH_MARGIN_MS))
+        export = getattr(self.recorder, "export", None)  # a TimedRecorder: its minutes go out now
+        if self.timed_exporter is not None and callable(export):
+            try:
+                export(self.timed_exporter, timeout_millis=timeout)
+            except Exception as exc:
+                report_failure("pipeline.flush", exc)
+            rejected = getattr(self.recorder, "rejected", None)
+            if rejected:
+                logger.warning("otel-llm pipeline: records outside CloudWatch's window (14 days old, 2 h "
+                               "ahead) not sent: %s", dict(rejected))
+                rejected.clear()
         force_flush = getattr(self.meter_provider, "force_flush", None)
         if force_flush is None:  # an API-only provider: nothing is buffered
             return True
@@ -207,7 +229,10 @@ class Pipeline:
     # --- handlers --------------------------------------------------------------------------
     def s3_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Score every invocation-log object the event names. Unreadable lines are reported and skipped;
-        objects that cannot be read or scored make the handler raise at the end (Lambda retries)."""
+        objects that cannot be read or scored make the handler raise at the end (Lambda retries).
+        An S3 Batch Operations event (a backfill) is answered task by task instead."""
+        if _batch_operations.is_batch_operations_event(event):
+            return _batch_operations.handle(self, event, context, is_log_object)
         total = Batch()
         objects, failed = 0, []
         try:
