@@ -58,15 +58,21 @@ class QualityRecorder:
             for inst in names.QUALITY_HISTOGRAMS
         }
         counters = {inst.name: self._meter.create_counter(inst.name, inst.unit, inst.description)
-                    for inst in names.COUNTERS if inst.name in (names.REFUSALS, names.RECORDS)}
+                    for inst in names.COUNTERS if inst.name in (names.REFUSALS, names.RECORDS, names.SCORES)}
         self._refusals = counters[names.REFUSALS]
         self._records = counters[names.RECORDS]
+        self._scores = counters[names.SCORES]
         self._extra_lock = threading.Lock()
         self._event_logger = get_logger(SCOPE, logger_provider=logger_provider) if events else None
 
-    def count(self, outcome: str, attributes: dict[str, str], amount: int = 1) -> None:
-        """Add `amount` records with `outcome` to the records counter."""
+    def count(self, outcome: str, attributes: dict[str, str], amount: int = 1,
+              evaluators: Sequence[str] = ()) -> None:
+        """Add `amount` records with `outcome` to the records counter; with `evaluators`, also count each
+        of their scores with the same outcome (a failed or dropped record loses every score)."""
         self._records.add(amount, {**attributes, names.ATTR_OUTCOME: outcome})
+        for evaluator in evaluators:
+            self._scores.add(amount, {**attributes, names.ATTR_EVALUATOR: evaluator,
+                                      names.ATTR_OUTCOME: outcome})
 
     def record(self, call: LLMCall, scores: Any) -> str:
         """Record every score `scores` (an `otel_llm.scoring.Scores`) holds; returns the record's outcome."""
@@ -84,11 +90,13 @@ class QualityRecorder:
         if getattr(scores, "refused", None):
             source = getattr(scores, "refusal_source", None) or "classifier"
             self._refusals.add(1, {**attrs, names.ATTR_REFUSAL_SOURCE: source})
-        if recorded:
-            outcome = OUTCOME_SCORED
-        else:  # nothing recorded: because an evaluator failed (an alarm must see it), or by sampling
-            outcome = OUTCOME_FAILED if getattr(scores, "failed", ()) else OUTCOME_SAMPLED_OUT
+        if getattr(scores, "failed", ()):  # a lost score makes the record failed, whatever else it got
+            outcome = OUTCOME_FAILED
+        else:
+            outcome = OUTCOME_SCORED if recorded else OUTCOME_SAMPLED_OUT
         self.count(outcome, attrs)
+        for evaluator, result in (getattr(scores, "outcomes", None) or {}).items():
+            self._scores.add(1, {**attrs, names.ATTR_EVALUATOR: evaluator, names.ATTR_OUTCOME: result})
         if recorded and self._event_logger is not None:
             self._emit_events(call, scores)
         return outcome
@@ -98,7 +106,7 @@ class QualityRecorder:
         for call, scores in zip(calls, results, strict=True):
             try:
                 self.record(call, scores)
-            except Exception as exc:
+            except BaseException as exc:  # the worker must outlive any failure
                 report_failure("quality_metrics", exc)
                 self.count(OUTCOME_FAILED, call_attributes(call))
 
