@@ -115,11 +115,11 @@ class Settings:
         5.0, "OTEL_LLM_SHUTDOWN_TIMEOUT_S",
         "Longest wait of the processor's `shutdown()`, of `force_flush()` without a timeout, and of the "
         "flush at interpreter exit; records still unscored then are counted as dropped.")
-    redactor: str | None = _setting(
+    redactor: str | None = _setting(  # in code, the callable itself is accepted too
         None, "OTEL_LLM_REDACTOR",
-        "`module:function` called with each record's `LLMCall` on the scoring worker before it is scored "
-        "(and before content is put on spans): return the call, scrubbed in place or a new one, or None to "
-        "drop its content. Its failure counts the record as failed.")
+        "`module:function` called with each record's `LLMCall` on the scoring worker before it is scored: "
+        "return the call (scrubbed in place, or a new one), or None to score nothing of it. If it raises "
+        "or cannot be imported, the record is not scored and is counted failed.")
     resolve_inference_profiles: bool = _setting(
         False, "OTEL_LLM_RESOLVE_INFERENCE_PROFILES",
         "Resolve application inference profile ARNs to their model with a cached GetInferenceProfile call "

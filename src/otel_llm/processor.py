@@ -22,13 +22,20 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from . import failures, sidechannel
 from .config import Settings
 from .failures import report_failure
-from .quality_metrics import OUTCOME_DROPPED, OUTCOME_FAILED, QualityRecorder, call_attributes
+from .quality_metrics import (
+    OUTCOME_DROPPED,
+    OUTCOME_FAILED,
+    OUTCOME_REDACTED,
+    QualityRecorder,
+    call_attributes,
+)
 from .record import LLMCall
+from .redaction import apply_redactor, load_redactor
 from .span_records import record_from_attributes
 
 logger = logging.getLogger("otel_llm")
 
-SHUTDOWN_TIMEOUT_S = 30.0
+SHUTDOWN_TIMEOUT_S = 5.0  # the default of OTEL_LLM_SHUTDOWN_TIMEOUT_S
 
 
 class LLMMetricsSpanProcessor(SpanProcessor):
@@ -51,6 +58,10 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._delay_s = max(0.001, self._settings.schedule_delay_ms / 1000)
         self._shutdown = False
         self._listening = False
+        self._timeout_s = max(0.0, self._settings.shutdown_timeout_s)
+        self._evaluator_names = tuple(self._settings.evaluators)
+        self._redact = load_redactor(self._settings.redactor)
+        failures.set_capture_content(self._settings.capture_content or None)
         self._init_worker()
         sidechannel.add_listener()
         self._listening = True
@@ -71,12 +82,27 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._enqueued = 0  # records accepted into the queue, ever
         self._done = 0  # records the worker has finished with (scored, sampled out or failed)
         self._dropped: dict[tuple[str, str, str], int] = {}  # dropped since the worker last counted them
+        self._dropped_failed: list[LLMCall] = []  # records of a dead worker, to count as failed
         self._flush_requested = 0
         self._flush_served = 0
         self._flush_target = 0  # records some force_flush waits for: no schedule delay while one is queued
         self._scoring = False
+        self._inflight: list[LLMCall] = []  # the batch being scored; emptied when it is given up
+        self._start_worker()
+
+    def _start_worker(self) -> None:
         self._worker = threading.Thread(target=self._run, name="otel-llm-quality", daemon=True)
         self._worker.start()
+
+    def _ensure_worker(self) -> None:
+        """Restart the worker if it died (held under `self._cond`); what it was scoring is counted failed."""
+        if self._worker.is_alive() or self._shutdown:
+            return
+        lost, self._inflight = self._inflight, []
+        self._done += len(lost)
+        self._dropped_failed.extend(lost)
+        self._scoring = False
+        self._start_worker()
 
     def _after_fork_in_child(self) -> None:
         # The parent's queued records are the parent's to score; the child starts empty. A scorer caught
@@ -116,17 +142,21 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             self._queue.append(call)
             self._enqueued += 1
             if len(self._queue) == self._batch_size:
+                self._ensure_worker()
                 self._cond.notify_all()
         return True
 
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Score and record everything queued so far; False if `timeout_millis` ran out first."""
-        deadline = time.monotonic() + timeout_millis / 1000
+    def force_flush(self, timeout_millis: float | None = None) -> bool:
+        """Score and record everything queued so far; False if `timeout_millis` (default
+        `OTEL_LLM_SHUTDOWN_TIMEOUT_S`) ran out first."""
+        timeout_s = self._timeout_s if timeout_millis is None else max(0.0, timeout_millis / 1000)
+        deadline = time.monotonic() + timeout_s
         if threading.current_thread() is self._worker:
             return False  # called from scoring itself: waiting for the worker would wait forever
         with self._cond:
-            if not self._worker.is_alive():
+            if self._shutdown and not self._worker.is_alive():
                 return not self._queue
+            self._ensure_worker()
             target = self._enqueued
             self._flush_target = max(self._flush_target, target)
             self._flush_requested += 1
@@ -139,38 +169,77 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._cond.wait(remaining)
         return True
 
-    def shutdown(self) -> None:
-        """Score what is queued, stop the worker, stop listening to the side channel."""
+    def shutdown(self, timeout_millis: float | None = None) -> None:
+        """Score what is queued, stop the worker, stop listening to the side channel. Waits at most
+        `timeout_millis` (default `OTEL_LLM_SHUTDOWN_TIMEOUT_S`); what is still unscored then is counted
+        as dropped."""
+        timeout_s = self._timeout_s if timeout_millis is None else max(0.0, timeout_millis / 1000)
         with self._cond:
             if self._shutdown:
                 return
+            self._ensure_worker()
             self._shutdown = True
             self._cond.notify_all()
-        self._worker.join(SHUTDOWN_TIMEOUT_S)
+        if threading.current_thread() is not self._worker:
+            self._worker.join(timeout_s)
+        if self._worker.is_alive():
+            self.abandon()
         if self._listening:
             self._listening = False
             sidechannel.remove_listener()
 
+    def abandon(self) -> int:
+        """Stop waiting for the worker: count everything queued or being scored as dropped, now, from this
+        thread (a scorer stuck on a backend may never return). Returns how many records were dropped."""
+        with self._cond:
+            self._shutdown = True
+            lost = list(self._queue) + self._inflight
+            self._queue.clear()
+            self._inflight = []
+            self._done += len(lost)
+            dropped, self._dropped = self._dropped, {}
+            failed, self._dropped_failed = self._dropped_failed, []
+            self._cond.notify_all()
+        for call in lost:
+            key = (call.request_model or call.model_id, call.operation, call.provider)
+            dropped[key] = dropped.get(key, 0) + 1
+        try:
+            self._count_dropped(dropped)
+            self._count_failed(failed)
+        except BaseException as exc:  # counting must not break the exit
+            report_failure("processor", exc)
+        return len(lost)
+
     # --- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
+        me = threading.current_thread()
         while True:
             with self._cond:
+                if self._worker is not me:
+                    return  # replaced after a fork or a restart
                 if not self._work_ready():
                     self._cond.wait(self._delay_s)
                 flush_request = self._flush_requested
                 batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
                 dropped, self._dropped = self._dropped, {}
+                failed, self._dropped_failed = self._dropped_failed, []
                 stopping = self._shutdown
                 self._scoring = bool(batch)
+                self._inflight = batch
             try:
                 self._count_dropped(dropped)
+                self._count_failed(failed)
                 if batch:
                     self._score(batch)
-            except Exception as exc:  # the worker must outlive any failure
+            except BaseException as exc:  # the worker outlives anything, SystemExit and KeyboardInterrupt too
                 report_failure("processor", exc)
+                if self._claim(batch):
+                    self._count_failed(batch)
             with self._cond:
                 self._scoring = False
-                self._done += len(batch)
+                if self._inflight is batch:  # unclaimed (all redacted away, or empty)
+                    self._inflight = []
+                    self._done += len(batch)
                 self._flush_served = flush_request
                 self._cond.notify_all()
                 if stopping and not self._queue and not self._dropped:
@@ -183,23 +252,60 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def _count_dropped(self, dropped: dict[tuple[str, str, str], int]) -> None:
         for (model, operation, provider), amount in dropped.items():
             attrs = call_attributes(LLMCall(model_id=model, operation=operation, provider=provider))
-            self._recorder.count(OUTCOME_DROPPED, attrs, amount)
+            self._recorder.count(OUTCOME_DROPPED, attrs, amount, self._evaluator_names)
+
+    def _count_failed(self, calls: list[LLMCall]) -> None:
+        for call in calls:
+            self._recorder.count(OUTCOME_FAILED, call_attributes(call), 1, self._evaluator_names)
 
     def _score(self, batch: list[LLMCall]) -> None:
+        todo = self._redacted(batch)
+        if not todo:
+            return
         scorer = self._get_scorer()
         try:
             if scorer is None:
                 raise RuntimeError("no scorer")
-            results = scorer.score_many(batch)
-            if len(results) != len(batch):
-                raise ValueError(f"scorer returned {len(results)} results for {len(batch)} records")
-        except Exception as exc:
+            results = scorer.score_many(todo)
+            if len(results) != len(todo):
+                raise ValueError(f"scorer returned {len(results)} results for {len(todo)} records")
+        except BaseException as exc:  # SystemExit or KeyboardInterrupt from a scorer must not end the worker
             if scorer is not None:
                 report_failure("scoring", exc)
-            for call in batch:
-                self._recorder.count(OUTCOME_FAILED, call_attributes(call))
+            if self._claim(batch):
+                self._count_failed(todo)
             return
-        self._recorder.record_all(batch, results)
+        if self._claim(batch):
+            self._recorder.record_all(todo, results)
+
+    def _claim(self, batch: list[LLMCall]) -> bool:
+        """Take `batch` back from `abandon()` before recording it: True when it was not given up (counted
+        as dropped) meanwhile. Once claimed, `abandon()` leaves it to the worker."""
+        with self._cond:
+            if self._inflight is not batch:
+                return False
+            self._inflight = []
+            self._done += len(batch)
+            return True
+
+    def _redacted(self, batch: list[LLMCall]) -> list[LLMCall]:
+        """The batch after the user's redactor (`OTEL_LLM_REDACTOR`); a record it fails on is counted
+        failed and not scored."""
+        if self._redact is None:
+            return batch
+        kept: list[LLMCall] = []
+        for call in batch:
+            try:
+                redacted = apply_redactor(self._redact, call)
+            except Exception as exc:
+                report_failure("redactor", exc)
+                self._count_failed([call])
+                continue
+            if redacted is None:
+                self._recorder.count(OUTCOME_REDACTED, call_attributes(call), 1, self._evaluator_names)
+            else:
+                kept.append(redacted)
+        return kept
 
     def _get_scorer(self) -> Any:
         if self._scorer is None and not self._scorer_failed:
@@ -226,10 +332,21 @@ def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
     atexit.register(_flush_at_exit, ref)
 
 
+_exit_deadline: float | None = None
+
+
 def _flush_at_exit(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
+    """Both exit hooks share one budget (`OTEL_LLM_SHUTDOWN_TIMEOUT_S`, from the first hook): when it is
+    spent, what is still unscored is counted as dropped and the exit goes on."""
+    global _exit_deadline
     processor = ref()
-    if processor is not None and not processor._shutdown:
-        processor.force_flush(int(SHUTDOWN_TIMEOUT_S * 1000))
+    if processor is None or processor._shutdown:
+        return
+    now = time.monotonic()
+    if _exit_deadline is None:
+        _exit_deadline = now + processor._timeout_s
+    if not processor.force_flush(max(0.0, _exit_deadline - now) * 1000):
+        processor.abandon()
 
 
 # --- install() -----------------------------------------------------------------------------------

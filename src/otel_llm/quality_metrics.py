@@ -19,6 +19,7 @@ OUTCOME_SCORED = "scored"
 OUTCOME_DROPPED = "dropped"
 OUTCOME_FAILED = "failed"
 OUTCOME_SAMPLED_OUT = "sampled_out"
+OUTCOME_REDACTED = "redacted"  # the redaction hook dropped the record
 
 SCOPE = "otel_llm"
 EVALUATION_EVENT = "gen_ai.evaluation.result"

@@ -17,6 +17,7 @@ from otel_llm.backends.aws import (
     make_aws_backends,
     split_text,
 )
+from otel_llm.backends.resilience import BackendUnavailable
 from otel_llm.config import Settings
 from otel_llm.testing import BedrockEmulator
 from otel_llm.testing.comprehend import ComprehendServer
@@ -107,7 +108,8 @@ def test_clients_are_bounded_in_time_and_retries(aws_settings):
     for backend in (backends.embeddings, backends.sentiment, backends.toxicity):
         config = backend._client.get().meta.config
         assert (config.connect_timeout, config.read_timeout) == (2.0, 2.0)
-        assert config.retries["total_max_attempts"] == MAX_ATTEMPTS
+        assert config.retries["total_max_attempts"] == 1  # retries are ours, inside the call's budget
+    assert backends.sentiment._client is backends.toxicity._client  # one Comprehend breaker
 
 
 # --- Comprehend sentiment -------------------------------------------------------------------------
@@ -137,9 +139,10 @@ def test_sentiment_throttling_is_retried_a_bounded_number_of_times(aws_settings,
     assert len(comprehend.requests) == 3
     comprehend.reset()
     comprehend.throttle(100, code="TooManyRequestsException")
-    with pytest.raises(ClientError) as caught:
+    with pytest.raises(BackendUnavailable) as caught:
         sentiment.sentiment(["great"])
-    assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert caught.value.__cause__.response["Error"]["Code"] == "TooManyRequestsException"
     assert len(comprehend.requests) == MAX_ATTEMPTS
 
 

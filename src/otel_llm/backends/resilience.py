@@ -84,37 +84,46 @@ class CircuitBreaker:
                     {ATTR_BREAKER_STATE: state})
 
 
+class _Run:
+    """The shared state of one `run_bounded`."""
+
+    def __init__(self, count: int) -> None:
+        self.results: list[Any] = [None] * count
+        self.next = 0
+        self.done = 0
+        self.error: BaseException | None = None
+        self.cond = threading.Condition()
+
+
 def run_bounded(tasks: Sequence[Callable[[], T]], deadline: Deadline, parallel: int = 1) -> list[T]:
     """Run `tasks` on at most `parallel` daemon threads and return their results in order. The first
     failure stops the rest (they are not started); when `deadline` passes first, `BackendUnavailable` is
     raised at once and the threads still running are left to end on their own (their sockets time out):
     nothing here is ever joined at interpreter exit."""
-    results: list[Any] = [None] * len(tasks)
-    state = {"next": 0, "done": 0, "error": None}
-    cond = threading.Condition()
+    if not tasks:
+        return []
+    run = _Run(len(tasks))
 
     def worker() -> None:
         while True:
-            with cond:
-                if state["error"] is not None or state["next"] >= len(tasks):
+            with run.cond:
+                if run.error is not None or run.next >= len(tasks):
                     return
-                index = state["next"]
-                state["next"] += 1
+                index = run.next
+                run.next += 1
             try:
                 value = tasks[index]()
             except BaseException as exc:  # handed to the waiting thread
-                with cond:
-                    if state["error"] is None:
-                        state["error"] = exc
-                    cond.notify_all()
+                with run.cond:
+                    if run.error is None:
+                        run.error = exc
+                    run.cond.notify_all()
                 return
-            with cond:
-                results[index] = value
-                state["done"] += 1
-                cond.notify_all()
+            with run.cond:
+                run.results[index] = value
+                run.done += 1
+                run.cond.notify_all()
 
-    if not tasks:
-        return []
     for _ in range(max(1, min(parallel, len(tasks)))):
         thread = threading.Thread(target=worker, name="otel-llm-backend", daemon=True)
         try:
@@ -122,17 +131,17 @@ def run_bounded(tasks: Sequence[Callable[[], T]], deadline: Deadline, parallel: 
         except RuntimeError:  # the interpreter is finalising: no new threads; work inline, still bounded
             worker()
             break
-    with cond:
-        while state["done"] < len(tasks) and state["error"] is None:
+    with run.cond:
+        while run.done < len(tasks) and run.error is None:
             left = deadline.remaining()
             if left <= 0:
-                state["error"] = BackendUnavailable("backend call budget spent")
+                run.error = BackendUnavailable("backend call budget spent")
                 break
-            cond.wait(left)
-        error = state["error"]
+            run.cond.wait(left)
+        error = run.error
     if error is not None:
         raise error
-    return results
+    return run.results
 
 
 def backoff_s(attempt: int, base: float = 0.1, cap: float = 2.0) -> float:

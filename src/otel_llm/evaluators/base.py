@@ -39,10 +39,10 @@ class Batch:
         """Rows for `texts`: precomputed where possible, the rest in one backend call."""
         missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
         embeddings = self.backends.embeddings
-        fresh = {}
+        fresh: dict[str, np.ndarray] = {}
         if missing:
-            rows = self.guard.embed(embeddings, missing) if self.guard else embeddings.embed(missing)
-            fresh = dict(zip(missing, rows, strict=True))
+            new = self.guard.embed(embeddings, missing) if self.guard else embeddings.embed(missing)
+            fresh = dict(zip(missing, new, strict=True))
         rows = [self.vectors[t] if t in self.vectors else fresh[t] for t in texts]
         return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
