@@ -67,6 +67,21 @@ def where(exc: BaseException) -> str:
     return f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
 
 
+def describe(exc: BaseException) -> str:
+    """The exception's type, and its message only where that cannot quote content: AWS and OS errors
+    (error codes, paths), or with content capture on."""
+    name = type(exc).__name__
+    if _capturing() or isinstance(exc, OSError) or _is_aws_error(exc):
+        message = str(exc)[:300]
+        return f"{name}: {message}" if message else name
+    return name
+
+
+def _is_aws_error(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return module.startswith(("botocore.", "boto3."))
+
+
 def count_event(component: str, kind: str, attributes: dict[str, str] | None = None) -> None:
     """Count one event in `otel_llm.sdk.errors` without logging it (breaker state changes)."""
     with contextlib.suppress(Exception):  # the counter itself must never be what breaks a call

@@ -22,6 +22,10 @@ class BackendUnavailable(RuntimeError):
     retrying the records one by one cannot help, so the scorer does not."""
 
 
+class BudgetSpent(BackendUnavailable):
+    """The time given to a call ran out before it ended."""
+
+
 class Deadline:
     """A point in monotonic time; `remaining()` is never negative."""
 
@@ -135,7 +139,7 @@ def run_bounded(tasks: Sequence[Callable[[], T]], deadline: Deadline, parallel: 
         while run.done < len(tasks) and run.error is None:
             left = deadline.remaining()
             if left <= 0:
-                run.error = BackendUnavailable("backend call budget spent")
+                run.error = BudgetSpent("time budget spent")
                 break
             run.cond.wait(left)
         error = run.error
@@ -149,5 +153,5 @@ def backoff_s(attempt: int, base: float = 0.1, cap: float = 2.0) -> float:
     return random.uniform(0.0, min(cap, base * (2 ** attempt)))
 
 
-__all__ = ["ATTR_BREAKER_STATE", "BackendUnavailable", "CircuitBreaker", "Deadline", "backoff_s",
-           "run_bounded"]
+__all__ = ["ATTR_BREAKER_STATE", "BackendUnavailable", "BudgetSpent", "CircuitBreaker", "Deadline",
+           "backoff_s", "run_bounded"]

@@ -48,6 +48,8 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                                          events=self._settings.evaluation_events)
         self._scorer = scorer
         self._scorer_failed = False
+        self._loading_since: float | None = None
+        self._load_s = 0.0
         self._queue_size = max(1, self._settings.queue_size)
         self._batch_size = max(1, self._settings.batch_size)
         self._delay_s = max(0.001, self._settings.schedule_delay_ms / 1000)
@@ -307,11 +309,26 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             try:
                 from .scoring import Scorer
 
-                self._scorer = Scorer(self._settings)
+                with self._cond:
+                    self._loading_since = time.monotonic()
+                try:
+                    scorer = Scorer(self._settings)
+                    scorer.load()
+                finally:
+                    with self._cond:
+                        self._load_s += time.monotonic() - self._loading_since
+                        self._loading_since = None
+                self._scorer = scorer
             except Exception as exc:
                 self._scorer_failed = True  # do not retry a failing model load for every batch
                 report_failure("scorer", exc)
         return self._scorer
+
+    def loading_seconds(self) -> float:
+        """Time the worker has spent building the scorer and loading its model, so far."""
+        with self._cond:
+            since = self._loading_since
+            return self._load_s + (time.monotonic() - since if since is not None else 0.0)
 
 
 def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
@@ -327,21 +344,27 @@ def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
     atexit.register(_flush_at_exit, ref)
 
 
-_exit_deadline: float | None = None
+EXIT_LOADING_CAP_S = 60.0  # loading the local model at exit is waited for, up to this in all
+_exit_started: dict[int, tuple[float, float]] = {}
 
 
 def _flush_at_exit(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
-    """Both exit hooks share one budget (`OTEL_LLM_SHUTDOWN_TIMEOUT_S`, from the first hook): when it is
-    spent, what is still unscored is counted as dropped and the exit goes on."""
-    global _exit_deadline
+    """Both exit hooks share one budget per processor (`OTEL_LLM_SHUTDOWN_TIMEOUT_S`, from the first hook).
+    Loading the local model (disk and CPU, no network) does not count against it, up to
+    `EXIT_LOADING_CAP_S` in all. When the budget is spent, what is still unscored is counted as dropped
+    and the exit goes on."""
     processor = ref()
     if processor is None or processor._shutdown:
         return
-    now = time.monotonic()
-    if _exit_deadline is None:
-        _exit_deadline = now + processor._timeout_s
-    if not processor.force_flush(max(0.0, _exit_deadline - now) * 1000):
-        processor.abandon()
+    start, loaded = _exit_started.setdefault(id(processor), (time.monotonic(), processor.loading_seconds()))
+    while True:
+        waited = time.monotonic() - start
+        left = processor._timeout_s - (waited - (processor.loading_seconds() - loaded))
+        if left <= 0 or waited >= max(EXIT_LOADING_CAP_S, processor._timeout_s):
+            break
+        if processor.force_flush(min(left, 0.5) * 1000):
+            return
+    processor.abandon()
 
 
 # --- install() -----------------------------------------------------------------------------------

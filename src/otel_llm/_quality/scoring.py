@@ -48,6 +48,12 @@ class Scorer:
         self._random = random.Random()
         self._random_lock = threading.Lock()
 
+    def load(self) -> None:
+        """Load what the backends load lazily (the local model) now; a no-op for the others."""
+        load = getattr(self.embeddings.backend, "load", None)
+        if callable(load):
+            load()
+
     def score(self, call: LLMCall) -> Scores:
         return self.score_many([call])[0]
 

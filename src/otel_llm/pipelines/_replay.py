@@ -4,10 +4,11 @@ per-model summary (optionally recording the metrics too)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 
 from .._config import Settings
+from .._failures import describe
 from .._instruments import ATTR_MODEL
 from .._quality.recorder import call_attributes
 from ._invocation_log import Batch, Problem, read_log_object
@@ -85,16 +87,22 @@ def replay(sources: Iterable[str | Path], settings: Settings | None = None, scor
                         s3_client=s3_client)
     summary = ReplaySummary()
     for source in sources:
-        batches = _read_source(pipeline, str(source), fetch_bodies_for_files)
+        objects = _read_source(pipeline, str(source), fetch_bodies_for_files)
         while True:
             try:
-                batch = next(batches)
+                where, read = next(objects)
             except StopIteration:
                 break
-            except Exception as exc:  # missing file, no such bucket, access denied, no credentials
-                summary.unreadable_sources.append(f"{source}: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # no such folder or bucket, access denied, no credentials
+                summary.unreadable_sources.append(f"{source}: {describe(exc)}")
                 break
+            try:  # each file or object on its own: a bad one costs only itself
+                batch = read()
+            except Exception as exc:
+                summary.unreadable_sources.append(f"{where}: {describe(exc)}")
+                continue
             summary.objects += 1
+            pipeline.prepare(batch)
             _score_batch(pipeline, batch, summary)  # a scorer failure is not the source's: it propagates
     if meter_provider is not None:
         pipeline.flush()
@@ -113,14 +121,17 @@ def _score_batch(pipeline: Pipeline, batch: Batch, summary: ReplaySummary) -> No
         summary.models.setdefault(model, ModelSummary()).add(scores)
 
 
-def _read_source(pipeline: Pipeline, source: str, fetch_bodies_for_files: bool) -> Iterator[Batch]:
+def _read_source(pipeline: Pipeline, source: str,
+                 fetch_bodies_for_files: bool) -> Iterator[tuple[str, Callable[[], Batch]]]:
+    """(location, reader) of every log object under `source`; listing errors raise from the iterator."""
     max_chars = pipeline.settings.max_content_chars
     if source.startswith("s3://"):
         bucket, prefix = parse_s3_uri(source)
         for page in pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 if is_log_object(item["Key"]) and item["Key"].endswith(LOG_SUFFIXES):
-                    yield pipeline.read_object(bucket, item["Key"])
+                    yield f"s3://{bucket}/{item['Key']}", functools.partial(pipeline.read_object, bucket,
+                                                                            item["Key"])
         return
     path = Path(source)
     fetch = pipeline.fetch_body if fetch_bodies_for_files else None
@@ -130,7 +141,11 @@ def _read_source(pipeline: Pipeline, source: str, fetch_bodies_for_files: bool) 
     else:
         files = [path]
     for file in files:
-        yield read_log_object(file.read_bytes(), str(file), fetch, max_chars)
+        yield str(file), functools.partial(_read_file, file, fetch, max_chars)
+
+
+def _read_file(file: Path, fetch: Any, max_chars: int | None) -> Batch:
+    return read_log_object(file.read_bytes(), str(file), fetch, max_chars)
 
 
 def format_summary(summary: ReplaySummary) -> str:
