@@ -50,8 +50,9 @@ def _points(reader, metric):
 
 
 def settings_for(url: str, **more) -> Settings:
-    return Settings(backend="aws", aws_region="us-east-1", bedrock_endpoint_url=url, comprehend_endpoint_url=url,
-                    **{"backend_timeout_s": 0.5, "breaker_failures": 2, "breaker_cooldown_s": 60.0, **more})
+    values = {"backend_timeout_s": 0.5, "breaker_failures": 2, "breaker_cooldown_s": 60.0, **more}
+    return Settings(backend="aws", aws_region="us-east-1", bedrock_endpoint_url=url,
+                    comprehend_endpoint_url=url, **values)
 
 
 def test_a_hanging_backend_fails_each_call_within_its_budget_then_the_breaker_keeps_calls_away(
