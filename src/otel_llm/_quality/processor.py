@@ -209,6 +209,23 @@ class LLMMetricsSpanProcessor(SpanProcessor):
 
     # --- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
+        """The worker's loop, supervised: an exception that reaches here (an asynchronous one, raised
+        while waiting) is reported and the loop goes on; what was being scored is counted failed."""
+        while True:
+            try:
+                self._loop()
+                return
+            except BaseException as exc:
+                with contextlib.suppress(BaseException):
+                    report_failure("processor", exc)
+                    with self._cond:
+                        lost, self._inflight = self._inflight, []
+                        self._done += len(lost)
+                        self._scoring = False
+                        self._cond.notify_all()
+                    self._count_failed(lost)
+
+    def _loop(self) -> None:
         me = threading.current_thread()
         while True:
             with self._cond:
