@@ -1,6 +1,6 @@
-"""The worker is supervised: any exception from a scorer (SystemExit and KeyboardInterrupt included) costs only
-the batch it hit, counted failed; a worker that dies anyway is restarted; `shutdown()` and `force_flush()` keep
-to their timeouts and count what they gave up as dropped."""
+"""The worker is supervised: any exception from a scorer (SystemExit and KeyboardInterrupt included) costs
+only the batch it hit, counted failed; a worker that dies anyway is restarted; `shutdown()` and
+`force_flush()` keep to their timeouts and count what they gave up as dropped."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class RaisingScorer:
 
 
 @pytest.mark.parametrize("exc", [SystemExit, KeyboardInterrupt, GeneratorExit, RuntimeError])
-def test_a_scorer_raising_any_exception_loses_nothing_silently(meter_provider, settings, scorer, collect, exc):
+def test_a_scorer_raising_any_exception_loses_nothing_silently(meter_provider, settings, scorer, collect,
+                                                               exc):
     raising = RaisingScorer(scorer, exc)
     processor = LLMMetricsSpanProcessor(settings, meter_provider=meter_provider, scorer=raising)
     for n in range(5):
@@ -53,7 +54,8 @@ def test_a_scorer_raising_any_exception_loses_nothing_silently(meter_provider, s
 
 def _kill(thread: threading.Thread) -> None:
     """Raise SystemExit inside `thread` (an asynchronous exception, as a signal handler's could be)."""
-    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(SystemExit))
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    done = set_async_exc(ctypes.c_ulong(thread.ident), ctypes.py_object(SystemExit))
     assert done == 1
 
 
