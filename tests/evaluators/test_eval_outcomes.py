@@ -41,7 +41,8 @@ def counted(reader, metric: str) -> Counter:
             for m in sm.metrics:
                 if m.name == metric:
                     for p in m.data.data_points:
-                        out[(p.attributes.get(names.ATTR_EVALUATOR), p.attributes[names.ATTR_OUTCOME])] += p.value
+                        key = (p.attributes.get(names.ATTR_EVALUATOR), p.attributes[names.ATTR_OUTCOME])
+                        out[key] += p.value
     return out
 
 
@@ -73,7 +74,8 @@ def test_sampled_out_and_nothing_to_judge_are_outcomes_too(make_scorer):
     assert result.failed == ()
 
 
-def test_with_the_aws_backend_down_only_refusal_is_scored_and_nothing_is_embedded_twice(monkeypatch, recorded):
+def test_with_the_aws_backend_down_only_refusal_is_scored_and_nothing_is_embedded_twice(monkeypatch,
+                                                                                        recorded):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     recorder, reader = recorded

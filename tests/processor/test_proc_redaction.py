@@ -62,7 +62,9 @@ def test_a_redactor_that_drops_or_fails_costs_only_that_record(meter_provider, s
 def test_the_redactor_from_the_environment_and_one_that_cannot_load(meter_provider, scorer, collect, tmp_path,
                                                                     monkeypatch):
     (tmp_path / "my_scrubber.py").write_text(
-        "def scrub(call):\n    call.completion = call.completion.replace('Alice', '[name]')\n    return call\n")
+        "def scrub(call):\n"
+        "    call.completion = call.completion.replace('Alice', '[name]')\n"
+        "    return call\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     settings = Settings.from_env({"OTEL_LLM_REDACTOR": "my_scrubber:scrub", "OTEL_LLM_BACKEND": "lexical",
                                   "OTEL_LLM_SCHEDULE_DELAY_MS": "20"})
