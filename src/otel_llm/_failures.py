@@ -102,8 +102,7 @@ def report_failure(component: str, exc: BaseException, place: str | None = None)
             if _capturing():
                 logger.warning("otel-llm: %s failed%s: %s at %s; the application's call is unaffected "
                                "(logged once)", component, at, key[1], where(exc), exc_info=exc)
-            else:
+            else:  # AWS and OS errors keep their message (codes, paths); others only their type
                 logger.warning("otel-llm: %s failed%s: %s at %s; the application's call is unaffected "
-                               "(logged once; the message is shown only with content capture on)",
-                               component, at, key[1], where(exc))
+                               "(logged once)", component, at, describe(exc), where(exc))
     count_event(component, key[1])
