@@ -35,6 +35,7 @@ from .._bedrock.families import (
 from .._bedrock.families.base import ParsedRequest, ParsedResponse, StreamAccumulator
 from .._bedrock.families.invoke import INVOCATION_METRICS
 from .._failures import report_failure
+from .._redaction import redact_exchange
 from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .semconv import (
     TOKEN_INPUT,
@@ -244,8 +245,11 @@ class BedrockCall:
             if response.refusal_signal == SIGNAL_GUARDRAIL:
                 span.set_attribute(ATTR_GUARDRAIL_ACTION, "GUARDRAIL_INTERVENED")
             if telemetry.capture_content:
-                set_content_attributes(span, self.request, None if exc is not None else response,
-                                       telemetry.max_chars)
+                content = (self.request, None if exc is not None else response)
+                if telemetry.redact is not None:  # the user's scrubbing applies to what goes on spans too
+                    content = redact_exchange(telemetry.redact, *content)  # type: ignore[assignment]
+                if content is not None:
+                    set_content_attributes(span, content[0], content[1], telemetry.max_chars)
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))

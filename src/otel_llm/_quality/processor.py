@@ -23,9 +23,9 @@ from .. import _failures as failures
 from .. import _sidechannel as sidechannel
 from .._config import Settings
 from .._failures import report_failure
+from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
 from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, OUTCOME_REDACTED, QualityRecorder, call_attributes
-from .redaction import apply_redactor, load_redactor
 from .span_records import record_from_attributes
 
 logger = logging.getLogger("otel_llm")

@@ -28,7 +28,7 @@ from .._backends.resilience import BudgetSpent, Deadline, run_bounded
 from .._config import Settings
 from .._failures import describe, report_failure
 from .._quality.recorder import OUTCOME_FAILED, OUTCOME_REDACTED, QualityRecorder, call_attributes
-from .._quality.redaction import apply_redactor, load_redactor
+from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
 from ._invocation_log import Batch, InvalidRecord, Problem, gunzip, parse_json, read_log_object
 from ._kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event

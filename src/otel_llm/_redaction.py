@@ -1,21 +1,27 @@
-"""The redaction hook: the user's function that scrubs or drops a record's content before it is scored.
+"""The redaction hook: the user's function that scrubs or drops a record's content before it is scored and,
+with content capture on, before it is put on spans.
 
 A redactor is `Callable[[LLMCall], LLMCall | None]`: it returns the call (changed in place or a new one)
 to be scored, or None to score nothing of it (the record is counted `otel_llm.outcome="redacted"`). It is
 given as `Settings(redactor=function)` or `OTEL_LLM_REDACTOR=package.module:function`, and runs on the
-scoring worker (or the pipeline handler), never on the application's thread. If it raises, or cannot be
-imported, the record is not scored and is counted failed: content the user wanted scrubbed is never scored
-unscrubbed.
+scoring worker (or the pipeline handler) for scoring; with content capture on it also runs where the span
+ends (the application's thread) on what goes on the span, which then carries no content if it fails. If
+it raises, or cannot be imported, the record is not scored and is counted failed: content the user wanted
+scrubbed is never scored, or exported, unscrubbed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._failures import report_failure
-from ..record import LLMCall
+from ._failures import report_failure
+from .record import LLMCall
+
+if TYPE_CHECKING:
+    from ._bedrock.families import ParsedRequest, ParsedResponse
 
 Redactor = Callable[[LLMCall], "LLMCall | None"]
 
@@ -59,3 +65,23 @@ def apply_redactor(redact: Redactor, call: LLMCall) -> LLMCall | None:
         if not isinstance(getattr(result, name), str):
             raise TypeError(f"the redactor left {name} as {type(getattr(result, name)).__name__}")
     return result
+
+
+def redact_exchange(redact: Redactor, request: ParsedRequest, response: ParsedResponse | None
+                    ) -> tuple[ParsedRequest, ParsedResponse | None] | None:
+    """The request and response with the redactor's changes, for the span's content attributes; None when
+    no content may go on the span (the redactor dropped the record, or failed: reported, never raised)."""
+    call = LLMCall(model_id="", prompt=request.prompt, system=request.system, messages=list(request.messages),
+                   completion=response.completion if response is not None else "")
+    try:
+        redacted = apply_redactor(redact, call)
+    except Exception as exc:
+        report_failure("redactor", exc)
+        return None
+    if redacted is None:
+        return None
+    request = dataclasses.replace(request, prompt=redacted.prompt, system=redacted.system,
+                                  messages=list(redacted.messages or []))
+    if response is not None:
+        response = dataclasses.replace(response, completion=redacted.completion)
+    return request, response
