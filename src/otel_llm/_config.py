@@ -117,9 +117,10 @@ class Settings:
         "flush at interpreter exit; records still unscored then are counted as dropped.")
     redactor: str | None = _setting(  # in code, the callable itself is accepted too
         None, "OTEL_LLM_REDACTOR",
-        "`module:function` called with each record's `LLMCall` on the scoring worker before it is scored: "
-        "return the call (scrubbed in place, or a new one), or None to score nothing of it. If it raises "
-        "or cannot be imported, the record is not scored and is counted failed.")
+        "`module:function` called with each record's `LLMCall` on the scoring worker before it is scored "
+        "(and, with content capture on, on what goes on the span): return the call (scrubbed in place, or "
+        "a new one), or None to score nothing of it. If it raises or cannot be imported, the record is not "
+        "scored and is counted failed, and its span carries no content.")
     resolve_inference_profiles: bool = _setting(
         False, "OTEL_LLM_RESOLVE_INFERENCE_PROFILES",
         "Resolve application inference profile ARNs to their model with a cached GetInferenceProfile call "
