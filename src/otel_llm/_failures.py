@@ -4,6 +4,8 @@ The log line says what failed, where (the code location the exception came from)
 type. Exception messages and tracebacks can quote prompt or completion text (a parser's error, an
 evaluator's), so they are logged only when content capture is on
 (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`).
+
+`safe_call` is the one place a hook's failure is caught, at the boundary where our code is called.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import logging
 import os
 import threading
 import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from opentelemetry import metrics
 
@@ -21,6 +25,7 @@ from . import _instruments as names
 logger = logging.getLogger("otel_llm")
 
 CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+T = TypeVar("T")
 
 _seen: set[tuple[str, str]] = set()
 _lock = threading.Lock()
@@ -106,3 +111,19 @@ def report_failure(component: str, exc: BaseException, place: str | None = None)
                 logger.warning("otel-llm: %s failed%s: %s at %s; the application's call is unaffected "
                                "(logged once)", component, at, describe(exc), where(exc))
     count_event(component, key[1])
+
+
+def safe_call(component: str, function: Callable[..., T], *args: Any,
+              recover: Callable[[], object] | None = None) -> T | None:
+    """`function(*args)`, never raising: a failure is reported (`report_failure`), then `recover()` runs
+    (guarded the same way) and None is returned."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        report_failure(component, exc)
+    if recover is not None:
+        try:
+            recover()
+        except Exception as exc:
+            report_failure(component, exc)
+    return None

@@ -1,5 +1,6 @@
 """The two records every stage shares: `LLMCall` (parsers produce it, evaluators consume it) and `Scores`
-(what the evaluators said about one call; the recorder turns it into histograms). Plain data."""
+(what the evaluators said about one call; the recorder turns it into histograms), and `Evaluation`, one
+score as it is recorded. Plain data."""
 
 from __future__ import annotations
 
@@ -78,3 +79,13 @@ class Scores:
     backend: str = ""
     failed: tuple[str, ...] = ()  # evaluators that failed on this call (each reported through report_failure)
     outcomes: dict[str, str] = field(default_factory=dict)  # evaluator: scored|failed|sampled_out|no_score
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One score as it is recorded: `value` on the evaluator's histogram (in [0, 1]); `score` as the
+    evaluator gave it and its `label`, on the `gen_ai.evaluation.result` event."""
+
+    value: float
+    score: float
+    label: str | None = None

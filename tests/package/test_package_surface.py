@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_llm import _instruments as metrics
 from otel_llm._config import documented_settings
+from otel_llm._quality.evaluators.registry import ALL_INSTRUMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -50,7 +50,7 @@ def test_readme_documents_every_setting(env):
     assert f"`{env}`" in README
 
 
-@pytest.mark.parametrize("instrument", metrics.ALL_INSTRUMENTS, ids=lambda i: i.name)
+@pytest.mark.parametrize("instrument", ALL_INSTRUMENTS, ids=lambda i: i.name)
 def test_readme_lists_every_instrument_with_its_unit(instrument):
     row = next((line for line in README.splitlines() if line.startswith(f"| `{instrument.name}` |")), None)
     assert row is not None, f"{instrument.name} missing from the README's instrument table"

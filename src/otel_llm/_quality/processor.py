@@ -22,9 +22,10 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from .. import _failures as failures
 from .. import _sidechannel as sidechannel
 from .._config import Settings
-from .._failures import report_failure
+from .._failures import report_failure, safe_call
 from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
+from .interface import CallScorer
 from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, OUTCOME_REDACTED, QualityRecorder, call_attributes
 from .span_records import record_from_attributes
 
@@ -42,7 +43,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     """
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, logger_provider: LoggerProvider | None = None) -> None:
+                 scorer: CallScorer | None = None, logger_provider: LoggerProvider | None = None) -> None:
         self._settings = settings or Settings.from_env()
         self._recorder = QualityRecorder(meter_provider, logger_provider,
                                          events=self._settings.evaluation_events)
@@ -114,20 +115,19 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._shutdown:
-            return
-        try:
-            ctx = span.context
-            call = sidechannel.take(ctx) if ctx is not None else None
+        if not self._shutdown:
+            safe_call("processor", self._enqueue_span, span)
+
+    def _enqueue_span(self, span: ReadableSpan) -> None:
+        ctx = span.context
+        call = sidechannel.take(ctx) if ctx is not None else None
+        if call is None:
+            call = record_from_attributes(span.attributes, self._settings.max_content_chars)
             if call is None:
-                call = record_from_attributes(span.attributes, self._settings.max_content_chars)
-                if call is None:
-                    return
-                call.span_context = ctx
-            if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
-                self.enqueue(call)
-        except Exception as exc:
-            report_failure("processor", exc)
+                return
+            call.span_context = ctx
+        if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
+            self.enqueue(call)
 
     def enqueue(self, call: LLMCall) -> bool:
         """Queue `call` for scoring; False (and counted as dropped) when the queue is full. Never blocks."""
@@ -290,7 +290,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._count_failed(todo)
             return
         if self._claim(batch):
-            self._recorder.record_all(todo, results)
+            self._recorder.record_all(todo, results, getattr(scorer, "evaluators", None))
 
     def _claim(self, batch: list[LLMCall]) -> bool:
         """Take `batch` back from `abandon()` before recording it: True when it was not given up (counted
@@ -321,7 +321,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 kept.append(redacted)
         return kept
 
-    def _get_scorer(self) -> Any:
+    def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:
             try:
                 from .scoring import Scorer

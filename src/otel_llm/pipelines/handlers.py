@@ -27,6 +27,7 @@ from .. import _instruments as names
 from .._backends.resilience import BudgetSpent, Deadline, run_bounded
 from .._config import Settings
 from .._failures import describe, report_failure
+from .._quality.interface import CallScorer
 from .._quality.recorder import OUTCOME_FAILED, OUTCOME_REDACTED, QualityRecorder, call_attributes
 from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
@@ -147,7 +148,7 @@ class Pipeline:
     """Reads, scores and records; one per Lambda cold start (or per test, with explicit providers)."""
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, s3_client: Any = None) -> None:
+                 scorer: CallScorer | None = None, s3_client: Any = None) -> None:
         self.settings = settings or Settings.from_env()
         if meter_provider is None:
             meter_provider = default_meter_provider(self.settings)
@@ -166,7 +167,7 @@ class Pipeline:
         return self._s3
 
     @property
-    def scorer(self) -> Any:
+    def scorer(self) -> CallScorer:
         if self._scorer is None:
             from .._quality.scoring import Scorer
 
@@ -234,7 +235,7 @@ class Pipeline:
 
     def record(self, calls: list[LLMCall], results: list[Any]) -> None:
         """Record every score with the span processor's own recorder."""
-        self.recorder.record_all(calls, results)
+        self.recorder.record_all(calls, results, getattr(self.scorer, "evaluators", None))
 
     def score_and_record(self, calls: list[LLMCall], deadline: Deadline | None = None) -> None:
         """Score and record `calls`. If the scorer fails nothing is recorded but the failures, and the error
