@@ -86,6 +86,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._flush_target = 0  # records some force_flush waits for: no schedule delay while one is queued
         self._scoring = False
         self._inflight: list[LLMCall] = []  # the batch being scored; emptied when it is given up
+        self._claimed: list[LLMCall] | None = None  # the batch being recorded
         self._start_worker()
 
     def _start_worker(self) -> None:
@@ -99,6 +100,9 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         lost, self._inflight = self._inflight, []
         self._done += len(lost)
         self._dropped_failed.extend(lost)
+        if self._claimed is not None:  # died while recording
+            self._done += len(self._claimed)
+            self._claimed = None
         self._scoring = False
         self._start_worker()
 
@@ -186,13 +190,17 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             sidechannel.remove_listener()
 
     def abandon(self) -> int:
-        """Stop waiting for the worker: count everything queued or being scored as dropped, now, from this
-        thread (a scorer stuck on a backend may never return). Returns how many records were dropped."""
+        """Stop waiting for the worker: count everything queued, and the batch being scored (a scorer stuck
+        on the network may never return), as dropped, now, from this thread. A batch on the local model is
+        waited for instead, up to `EXIT_LOADING_CAP_S`: the interpreter must not exit under torch's native
+        threads (the process aborts). Returns how many records were dropped."""
+        remote = not self._on_local_model()
         with self._cond:
             self._shutdown = True
-            lost = list(self._queue) + self._inflight
+            lost = list(self._queue) + (self._inflight if remote else [])
             self._queue.clear()
-            self._inflight = []
+            if remote:
+                self._inflight = []
             self._done += len(lost)
             dropped, self._dropped = self._dropped, {}
             failed, self._dropped_failed = self._dropped_failed, []
@@ -205,7 +213,18 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             self._count_failed(failed)
         except BaseException as exc:  # counting must not break the exit
             report_failure("processor", exc)
+        if not remote and threading.current_thread() is not self._worker:
+            deadline = time.monotonic() + EXIT_LOADING_CAP_S
+            with self._cond:
+                while self._inflight and self._worker.is_alive() and time.monotonic() < deadline:
+                    self._cond.wait(0.1)
         return len(lost)
+
+    def _on_local_model(self) -> bool:
+        """True when the scorer runs the local model (torch): a batch it started must end before exit.
+        The others (`aws` on daemon threads blocked on sockets, `lexical`) can be left behind."""
+        backends = getattr(self._scorer, "backends", None)
+        return getattr(backends, "name", None) == "local"
 
     # --- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -221,6 +240,9 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                     with self._cond:
                         lost, self._inflight = self._inflight, []
                         self._done += len(lost)
+                        if self._claimed is not None:  # hit while recording: what was recorded stays
+                            self._done += len(self._claimed)
+                            self._claimed = None
                         self._scoring = False
                         self._cond.notify_all()
                     self._count_failed(lost)
@@ -253,6 +275,9 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._scoring = False
                 if self._inflight is batch:  # unclaimed (all redacted away, or empty)
                     self._inflight = []
+                    self._done += len(batch)
+                elif self._claimed is batch:  # recorded
+                    self._claimed = None
                     self._done += len(batch)
                 self._flush_served = flush_request
                 self._cond.notify_all()
@@ -299,7 +324,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             if self._inflight is not batch:
                 return False
             self._inflight = []
-            self._done += len(batch)
+            self._claimed = batch  # done (for force_flush) once recorded, at the end of the loop's turn
             return True
 
     def _redacted(self, batch: list[LLMCall]) -> list[LLMCall]:
