@@ -74,9 +74,9 @@ def where(exc: BaseException) -> str:
 
 def describe(exc: BaseException) -> str:
     """The exception's type, and its message only where that cannot quote content: AWS and OS errors
-    (error codes, paths), or with content capture on."""
+    (error codes, paths), ours marked `content_free`, or any with content capture on."""
     name = type(exc).__name__
-    if _capturing() or isinstance(exc, OSError) or _is_aws_error(exc):
+    if _capturing() or isinstance(exc, OSError) or _is_aws_error(exc) or getattr(exc, "content_free", False):
         message = str(exc)[:300]
         return f"{name}: {message}" if message else name
     return name
