@@ -9,6 +9,9 @@ from typing import Any
 
 from opentelemetry.trace import SpanContext
 
+__all__ = ["PROVIDER_BEDROCK", "SIGNAL_CONTENT_FILTER", "SIGNAL_GUARDRAIL", "SIGNAL_MODEL_REFUSAL",
+           "Evaluation", "LLMCall", "Scores", "ToolCall"]
+
 PROVIDER_BEDROCK = "aws.bedrock"
 
 # Values of LLMCall.refusal_signal: an exact refusal the response itself reports.

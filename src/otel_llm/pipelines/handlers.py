@@ -36,6 +36,9 @@ from ._kinesis import KinesisItem, add_payload_object, payload_objects, read_kin
 
 logger = logging.getLogger("otel_llm")
 
+__all__ = ["Pipeline", "PipelineError", "ScoringFailed", "is_log_object", "kinesis_handler", "logs_handler",
+           "s3_handler", "s3_objects"]
+
 MAX_LOGGED_PROBLEMS = 20  # per invocation; the rest are counted
 FLUSH_TIMEOUT_MS = 10_000
 FLUSH_MARGIN_MS = 500  # left to Lambda after the flush
