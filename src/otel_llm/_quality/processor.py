@@ -11,6 +11,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry import trace
@@ -305,7 +306,11 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         try:
             if scorer is None:
                 raise RuntimeError("no scorer")
-            results = scorer.score_many(todo)
+            if self._on_local_model():
+                with self._in_process():
+                    results = scorer.score_many(todo)
+            else:
+                results = scorer.score_many(todo)
             if len(results) != len(todo):
                 raise ValueError(f"scorer returned {len(results)} results for {len(todo)} records")
         except BaseException as exc:  # SystemExit or KeyboardInterrupt from a scorer must not end the worker
@@ -351,23 +356,30 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             try:
                 from .scoring import Scorer
 
-                with self._cond:
-                    self._loading_since = time.monotonic()
-                try:
+                with self._in_process():
                     scorer = Scorer(self._settings)
                     scorer.load()
-                finally:
-                    with self._cond:
-                        self._load_s += time.monotonic() - self._loading_since
-                        self._loading_since = None
                 self._scorer = scorer
             except Exception as exc:
                 self._scorer_failed = True  # do not retry a failing model load for every batch
                 report_failure("scorer", exc)
         return self._scorer
 
+    @contextlib.contextmanager
+    def _in_process(self) -> Iterator[None]:
+        """Time spent loading or running the local model (disk and CPU: it progresses, it cannot hang)."""
+        with self._cond:
+            self._loading_since = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._cond:
+                if self._loading_since is not None:
+                    self._load_s += time.monotonic() - self._loading_since
+                self._loading_since = None
+
     def loading_seconds(self) -> float:
-        """Time the worker has spent building the scorer and loading its model, so far."""
+        """Time the worker has spent building the scorer, loading and running the local model, so far."""
         with self._cond:
             since = self._loading_since
             return self._load_s + (time.monotonic() - since if since is not None else 0.0)
@@ -386,15 +398,15 @@ def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
     atexit.register(_flush_at_exit, ref)
 
 
-EXIT_LOADING_CAP_S = 60.0  # loading the local model at exit is waited for, up to this in all
+EXIT_LOADING_CAP_S = 60.0  # the local model (loading, scoring) is waited for at exit, up to this in all
 _exit_started: dict[int, tuple[float, float]] = {}
 
 
 def _flush_at_exit(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
     """Both exit hooks share one budget per processor (`OTEL_LLM_SHUTDOWN_TIMEOUT_S`, from the first hook).
-    Loading the local model (disk and CPU, no network) does not count against it, up to
-    `EXIT_LOADING_CAP_S` in all. When the budget is spent, what is still unscored is counted as dropped
-    and the exit goes on."""
+    Loading and running the local model (disk and CPU, no network: it progresses) do not count against
+    it, up to `EXIT_LOADING_CAP_S` in all. When the budget is spent, what is still unscored is counted as
+    dropped and the exit goes on."""
     processor = ref()
     if processor is None or processor._shutdown:
         return
