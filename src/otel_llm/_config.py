@@ -108,7 +108,24 @@ class Settings:
         "Endpoint of Comprehend for the `aws` backend.")
     backend_timeout_s: float = _setting(
         5.0, "OTEL_LLM_BACKEND_TIMEOUT_S",
-        "Bound on every backend call (connect and read).")
+        "Budget of one `aws` backend call (a batch's embeddings, sentiment or toxicity): connecting, "
+        "reading, retries and backoff together. Past it the call fails and its scores are counted failed.")
+    breaker_failures: int = _setting(
+        3, "OTEL_LLM_BREAKER_FAILURES",
+        "Consecutive failed calls after which a backend's circuit breaker opens (calls then fail at once).")
+    breaker_cooldown_s: float = _setting(
+        30.0, "OTEL_LLM_BREAKER_COOLDOWN_S",
+        "Seconds an open breaker waits before letting one probe call through (half-open).")
+    shutdown_timeout_s: float = _setting(
+        5.0, "OTEL_LLM_SHUTDOWN_TIMEOUT_S",
+        "Longest wait of the processor's `shutdown()`, of `force_flush()` without a timeout, and of the "
+        "flush at interpreter exit; records still unscored then are counted as dropped.")
+    redactor: str | None = _setting(  # in code, the callable itself is accepted too
+        None, "OTEL_LLM_REDACTOR",
+        "`module:function` called with each record's `LLMCall` on the scoring worker before it is scored "
+        "(and, with content capture on, on what goes on the span): return the call (scrubbed in place, or "
+        "a new one), or None to score nothing of it. If it raises or cannot be imported, the record is not "
+        "scored and is counted failed, and its span carries no content.")
     resolve_inference_profiles: bool = _setting(
         False, "OTEL_LLM_RESOLVE_INFERENCE_PROFILES",
         "Resolve application inference profile ARNs to their model with a cached GetInferenceProfile call "

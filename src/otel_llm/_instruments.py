@@ -28,6 +28,7 @@ TOXICITY = "otel_llm.toxicity"
 REFUSAL = "otel_llm.refusal"
 REFUSALS = "otel_llm.refusals"  # counter: completions judged refusals
 RECORDS = "otel_llm.records"  # counter: records by outcome (scored, dropped, failed, sampled_out)
+SCORES = "otel_llm.scores"  # counter: evaluations by evaluator and outcome (scored, failed, ...)
 SDK_ERRORS = "otel_llm.sdk.errors"  # counter: failures inside the SDK, by component
 
 # Twenty equal-width buckets over [0, 1]: fine enough for p10/p90 alarms, few enough for EMF.
@@ -72,6 +73,9 @@ COUNTERS = (
     Instrument(REFUSALS, "counter", "{completion}",
                "Completions judged refusals, by otel_llm.refusal.source."),
     Instrument(RECORDS, "counter", "{record}", "Records seen by the quality processor, by otel_llm.outcome."),
+    Instrument(SCORES, "counter", "{score}",
+               "Evaluations per record, by otel_llm.evaluator and otel_llm.outcome: every lost score counted "
+               "once as failed."),
     Instrument(SDK_ERRORS, "counter", "{error}",
                "Failures inside otel-llm (the user's call is never affected), by otel_llm.component."),
 )

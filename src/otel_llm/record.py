@@ -85,6 +85,7 @@ class Scores:
     # out: their scores are counted (otel_llm.refusals by source) but kept out of the histograms, so a
     # ratio's numerator and denominator are sampled alike.
     unsampled: tuple[str, ...] = ()
+    outcomes: dict[str, str] = field(default_factory=dict)  # evaluator: scored|failed|sampled_out|no_score
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,7 @@ def test_alarms_read_only_metrics_and_dimension_sets_we_emit(template):
     ours = {inst.name for inst in ALL_INSTRUMENTS}
     uses = list(_metric_uses(template))
     assert {name for name, _ in uses} >= {names.TOXICITY, names.SIMILARITY, names.REFUSAL, names.RECORDS,
-                                          names.SDK_ERRORS, names.OPERATION_DURATION}
+                                          names.SCORES, names.SDK_ERRORS, names.OPERATION_DURATION}
     for name, dims in uses:
         assert name in ours, name
         assert dims in DIMENSION_SETS[name], (name, dims)
@@ -103,6 +103,9 @@ def test_percentile_alarms_and_the_refusal_ratio_are_what_they_claim(template):
     assert metrics["ratio"]["MetricStat"]["Stat"] == "Average"
     assert metrics[anomaly["ThresholdMetricId"]]["Expression"]["Fn::Sub"].startswith(
         "ANOMALY_DETECTION_BAND(ratio,")
+    lost = alarms["FailedScoresAlarm"]
+    assert lost["MetricName"] == names.SCORES and lost["Statistic"] == "Sum"
+    assert {"Name": names.ATTR_OUTCOME, "Value": "failed"} in lost["Dimensions"]
     query = alarms["CallErrorsAlarm"]["Metrics"][0]["Expression"]["Fn::Sub"]
     assert f'COUNT("{names.OPERATION_DURATION}")' in query and '"error.type"' in query
 

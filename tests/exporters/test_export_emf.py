@@ -26,6 +26,7 @@ CALL_ATTRS = {names.ATTR_MODEL: "anthropic.claude-3-haiku", names.ATTR_OPERATION
 EXTRA_ATTRS = {names.TOKEN_USAGE: {names.ATTR_TOKEN_TYPE: "input"},
                names.REFUSALS: {names.ATTR_REFUSAL_SOURCE: "classifier"},
                names.RECORDS: {names.ATTR_OUTCOME: "scored"},
+               names.SCORES: {names.ATTR_EVALUATOR: "toxicity", names.ATTR_OUTCOME: "failed"},
                names.SDK_ERRORS: {names.ATTR_COMPONENT: "evaluator"}}
 SAMPLE = {"histogram": [0.0, 0.02, 0.3, 0.31, 0.77, 1.0], "counter": [1, 2]}
 
@@ -215,7 +216,7 @@ def test_units_map_to_cloudwatch_units():
         names.TOKEN_USAGE: "Count", names.OPERATION_DURATION: "Seconds", names.TIME_TO_FIRST_CHUNK: "Seconds",
         names.TIME_PER_OUTPUT_CHUNK: "Seconds", names.SIMILARITY: "None", names.SENTIMENT: "None",
         names.TOXICITY: "None", names.REFUSAL: "None", names.REFUSALS: "Count", names.RECORDS: "Count",
-        names.SDK_ERRORS: "Count"}
+        names.SCORES: "Count", names.SDK_ERRORS: "Count"}
     assert cloudwatch_unit("ms") == "Milliseconds" and cloudwatch_unit("furlong") == "None"
 
 

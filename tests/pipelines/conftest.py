@@ -230,10 +230,34 @@ def counter_values(reader: InMemoryMetricReader, metric: str, key: str) -> Count
     return _totals(reader, metric, key, "value")
 
 
+def kinesis_event(kinesis, payloads: list[bytes]) -> tuple[dict, list[str]]:
+    """Put `payloads` on a new moto stream, read them back, and shape them as Lambda's Kinesis event."""
+    import base64
+
+    stream = f"llm-pairs-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream,
+                                             WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    for payload in payloads:
+        kinesis.put_record(StreamName=stream, Data=payload, PartitionKey="app-1")
+    description = kinesis.describe_stream(StreamName=stream)["StreamDescription"]
+    shard = description["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    got = kinesis.get_records(ShardIterator=iterator, Limit=100)["Records"]
+    event = {"Records": [{
+        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
+                    "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode()},
+        "eventSource": "aws:kinesis", "eventID": f"{shard}:{r['SequenceNumber']}",
+        "eventSourceARN": description["StreamARN"]} for r in got]}
+    return event, [r["SequenceNumber"] for r in got]
+
+
 @pytest.fixture(scope="session")
 def tools() -> SimpleNamespace:
     """The helpers and constants above, for test modules (conftest is not importable under importlib)."""
-    return SimpleNamespace(gz_lines=gz_lines, as_line=as_line, logs_subscription=logs_subscription,
+    return SimpleNamespace(kinesis_event=kinesis_event, gz_lines=gz_lines, as_line=as_line,
+                           logs_subscription=logs_subscription,
                            histogram_counts=histogram_counts, histogram_sums=histogram_sums,
                            counter_values=counter_values, prefix=LOG_PREFIX, region=REGION,
                            claude=CLAUDE, titan=TITAN, llama=LLAMA, llama_base=LLAMA_BASE, nova=NOVA)

@@ -27,7 +27,7 @@ def test_log_events_are_scored_and_a_broken_one_reported(pipeline, records, read
     summary = pipeline.logs_handler(subscription_event(data), None)
 
     assert (summary["scored"], summary["skipped"], summary["problem_count"]) == (2, {"error": 1}, 1)
-    assert summary["problems"][0].startswith("cloudwatch logs log event 3: log event is not JSON")
+    assert summary["problems"][0].startswith("cloudwatch logs log event 3: log event: not valid JSON")
     assert tools.histogram_counts(reader, names.SENTIMENT) == {tools.nova: 1, tools.claude: 1}
 
 

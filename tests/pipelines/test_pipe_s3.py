@@ -64,7 +64,8 @@ def test_an_invocation_log_object_is_scored_and_its_broken_line_reported(
     expected = {tools.claude: 2, tools.titan: 1, tools.llama: 1, tools.nova: 2}
     for histogram in (names.TOXICITY, names.SENTIMENT, names.REFUSAL):
         assert tools.histogram_counts(reader, histogram) == expected
-    assert tools.counter_values(reader, names.RECORDS, names.ATTR_OUTCOME) == {"scored": 6}
+    # the broken line is a lost record: counted failed
+    assert tools.counter_values(reader, names.RECORDS, names.ATTR_OUTCOME) == {"scored": 6, "failed": 1}
 
 
 def test_eventbridge_and_sqs_wrapped_events_and_encoded_keys(pipeline, s3, bucket, records, reader, tools):

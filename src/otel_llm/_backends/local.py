@@ -133,20 +133,29 @@ class LocalEmbeddings:
         """What decides the vectors besides the text (keys the training cache)."""
         return f"{self.dtype}-{self.max_seq_length}"
 
+    def load(self) -> None:
+        """Load the model now rather than on the first `embed` (the span processor's worker does, so that
+        loading is told apart from scoring, e.g. at interpreter exit)."""
+        with self._lock:
+            self._model_or_raise()
+
+    def _model_or_raise(self):
+        if self._load_error is not None:
+            raise self._load_error
+        if self._model is None:
+            try:
+                self._model = self._load()
+            except Exception as exc:
+                self._load_error = exc
+                raise
+        return self._model
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalised float32 row of 384 per text (batched; sentence-transformers sorts by length)."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:  # one encode at a time: two would only fight over the same cores
-            if self._load_error is not None:
-                raise self._load_error
-            model = self._model
-            if model is None:
-                try:
-                    model = self._model = self._load()
-                except Exception as exc:
-                    self._load_error = exc
-                    raise
+            model = self._model_or_raise()
             vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
                                          show_progress_bar=False)
         vectors = vectors.float().numpy()  # normalised here, in float32, whatever precision the model ran in

@@ -28,6 +28,7 @@ from .._bedrock.exchange import apply_header_tokens, fold_event, parse_request, 
 from .._bedrock.families import finish_stream, lookup
 from .._bedrock.families.base import ParsedRequest, ParsedResponse, StreamAccumulator
 from .._failures import report_failure, safe_call
+from .._redaction import redact_exchange
 from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .semconv import (
     TOKEN_INPUT,
@@ -211,8 +212,11 @@ class BedrockCall:
             if response.refusal_signal == SIGNAL_GUARDRAIL:
                 span.set_attribute(ATTR_GUARDRAIL_ACTION, "GUARDRAIL_INTERVENED")
             if telemetry.capture_content:
-                set_content_attributes(span, self.request, None if exc is not None else response,
-                                       telemetry.max_chars)
+                content = (self.request, None if exc is not None else response)
+                if telemetry.redact is not None:  # the user's scrubbing applies to what goes on spans too
+                    content = redact_exchange(telemetry.redact, *content)  # type: ignore[assignment]
+                if content is not None:
+                    set_content_attributes(span, content[0], content[1], telemetry.max_chars)
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))

@@ -33,6 +33,8 @@ Entry = tuple[Histogram, float, dict[str, Any]]
 class MeasurementsDropped(RuntimeError):
     """The queue was full (nothing drained it): these call measurements were not recorded."""
 
+    content_free = True  # its message is a count: failure logs may show it
+
 
 class DeferredRecorder:
     """The queue of one `Telemetry`'s call measurements, its collection hook and its drain thread."""

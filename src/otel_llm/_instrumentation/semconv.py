@@ -16,6 +16,7 @@ from .. import _instruments as names
 from .._bedrock.families import output_messages
 from .._bedrock.families.base import ParsedRequest, ParsedResponse
 from .._config import Settings
+from .._redaction import load_redactor
 from ..record import PROVIDER_BEDROCK
 from .deferred import DeferredRecorder
 from .profiles import InferenceProfileResolver, is_application_profile
@@ -30,8 +31,8 @@ TOKEN_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
 class Telemetry:
     """What one `instrument()` call records with: settings, tracer and the four call histograms."""
 
-    __slots__ = ("_attribute_sets", "capture_content", "duration", "max_chars", "recorder", "resolver",
-                 "settings", "time_per_chunk", "time_to_first_chunk", "token_usage", "tracer")
+    __slots__ = ("_attribute_sets", "capture_content", "duration", "max_chars", "recorder", "redact",
+                 "resolver", "settings", "time_per_chunk", "time_to_first_chunk", "token_usage", "tracer")
 
     def __init__(self, settings: Settings, tracer_provider: TracerProvider | None = None,
                  meter_provider: MeterProvider | None = None,
@@ -39,6 +40,7 @@ class Telemetry:
         self.settings = settings
         self.resolver = resolver
         self.capture_content = settings.capture_content
+        self.redact = load_redactor(settings.redactor) if settings.capture_content else None
         self.max_chars = settings.max_content_chars
         self.tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider, schema_url=SCHEMA_URL)
         meter = metrics.get_meter(SCOPE, meter_provider=meter_provider, schema_url=SCHEMA_URL)

@@ -11,6 +11,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry import trace
@@ -23,14 +24,22 @@ from .. import _failures as failures
 from .. import _sidechannel as sidechannel
 from .._config import Settings
 from .._failures import report_failure, safe_call
+from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
 from .interface import CallScorer
-from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, OUTCOME_OFFLOADED, QualityRecorder, call_attributes
+from .recorder import (
+    OUTCOME_DROPPED,
+    OUTCOME_FAILED,
+    OUTCOME_OFFLOADED,
+    OUTCOME_REDACTED,
+    QualityRecorder,
+    call_attributes,
+)
 from .span_records import record_from_attributes
 
 logger = logging.getLogger("otel_llm")
 
-SHUTDOWN_TIMEOUT_S = 30.0
+SHUTDOWN_TIMEOUT_S = 5.0  # the default of OTEL_LLM_SHUTDOWN_TIMEOUT_S
 
 
 class LLMMetricsSpanProcessor(SpanProcessor):
@@ -56,11 +65,17 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                                          events=self._settings.evaluation_events)
         self._scorer = scorer
         self._scorer_failed = False
+        self._loading_since: float | None = None
+        self._load_s = 0.0
         self._queue_size = max(1, self._settings.queue_size)
         self._batch_size = max(1, self._settings.batch_size)
         self._delay_s = max(0.001, self._settings.schedule_delay_ms / 1000)
         self._shutdown = False
         self._listening = False
+        self._timeout_s = max(0.0, self._settings.shutdown_timeout_s)
+        self._evaluator_names = tuple(self._settings.evaluators)
+        self._redact = load_redactor(self._settings.redactor)
+        failures.set_capture_content(self._settings.capture_content or None)
         self._init_worker()
         sidechannel.add_listener()
         self._listening = True
@@ -81,12 +96,31 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._enqueued = 0  # records accepted into the queue, ever
         self._done = 0  # records the worker has finished with (scored, sampled out or failed)
         self._dropped: dict[tuple[str, str, str], int] = {}  # dropped since the worker last counted them
+        self._dropped_failed: list[LLMCall] = []  # records of a dead worker, to count as failed
         self._flush_requested = 0
         self._flush_served = 0
         self._flush_target = 0  # records some force_flush waits for: no schedule delay while one is queued
         self._scoring = False
+        self._inflight: list[LLMCall] = []  # the batch being scored; emptied when it is given up
+        self._claimed: list[LLMCall] | None = None  # the batch being recorded
+        self._start_worker()
+
+    def _start_worker(self) -> None:
         self._worker = threading.Thread(target=self._run, name="otel-llm-quality", daemon=True)
         self._worker.start()
+
+    def _ensure_worker(self) -> None:
+        """Restart the worker if it died (held under `self._cond`); what it was scoring is counted failed."""
+        if self._worker.is_alive() or self._shutdown:
+            return
+        lost, self._inflight = self._inflight, []
+        self._done += len(lost)
+        self._dropped_failed.extend(lost)
+        if self._claimed is not None:  # died while recording
+            self._done += len(self._claimed)
+            self._claimed = None
+        self._scoring = False
+        self._start_worker()
 
     def _after_fork_in_child(self) -> None:
         # The parent's queued records are the parent's to score; the child starts empty. A scorer caught
@@ -127,17 +161,21 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             self._queue.append(call)
             self._enqueued += 1
             if len(self._queue) == self._batch_size:
+                self._ensure_worker()
                 self._cond.notify_all()
         return True
 
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Score and record everything queued so far; False if `timeout_millis` ran out first."""
-        deadline = time.monotonic() + timeout_millis / 1000
+    def force_flush(self, timeout_millis: float | None = None) -> bool:
+        """Score and record everything queued so far; False if `timeout_millis` (default
+        `OTEL_LLM_SHUTDOWN_TIMEOUT_S`) ran out first."""
+        timeout_s = self._timeout_s if timeout_millis is None else max(0.0, timeout_millis / 1000)
+        deadline = time.monotonic() + timeout_s
         if threading.current_thread() is self._worker:
             return False  # called from scoring itself: waiting for the worker would wait forever
         with self._cond:
-            if not self._worker.is_alive():
+            if self._shutdown and not self._worker.is_alive():
                 return not self._queue
+            self._ensure_worker()
             target = self._enqueued
             self._flush_target = max(self._flush_target, target)
             self._flush_requested += 1
@@ -150,38 +188,115 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._cond.wait(remaining)
         return True
 
-    def shutdown(self) -> None:
-        """Score what is queued, stop the worker, stop listening to the side channel."""
+    def shutdown(self, timeout_millis: float | None = None) -> None:
+        """Score what is queued, stop the worker, stop listening to the side channel. Waits at most
+        `timeout_millis` (default `OTEL_LLM_SHUTDOWN_TIMEOUT_S`); what is still unscored then is counted
+        as dropped."""
+        timeout_s = self._timeout_s if timeout_millis is None else max(0.0, timeout_millis / 1000)
         with self._cond:
             if self._shutdown:
                 return
+            self._ensure_worker()
             self._shutdown = True
             self._cond.notify_all()
-        self._worker.join(SHUTDOWN_TIMEOUT_S)
+        if threading.current_thread() is not self._worker:
+            self._worker.join(timeout_s)
+        if self._worker.is_alive():
+            self.abandon()
         if self._listening:
             self._listening = False
             sidechannel.remove_listener()
 
+    def abandon(self) -> int:
+        """Stop waiting for the worker: count everything queued, and the batch being scored (a scorer stuck
+        on the network may never return), as dropped, now, from this thread. A batch on the local model is
+        waited for instead, up to `EXIT_LOADING_CAP_S`: the interpreter must not exit under torch's native
+        threads (the process aborts). Returns how many records were dropped."""
+        remote = not self._on_local_model()
+        with self._cond:
+            self._shutdown = True
+            lost = list(self._queue) + (self._inflight if remote else [])
+            self._queue.clear()
+            if remote:
+                self._inflight = []
+            self._done += len(lost)
+            dropped, self._dropped = self._dropped, {}
+            failed, self._dropped_failed = self._dropped_failed, []
+            self._cond.notify_all()
+        for call in lost:
+            key = (call.request_model or call.model_id, call.operation, call.provider)
+            dropped[key] = dropped.get(key, 0) + 1
+        try:
+            self._count_dropped(dropped)
+            self._count_failed(failed)
+        except BaseException as exc:  # counting must not break the exit
+            report_failure("processor", exc)
+        if not remote and threading.current_thread() is not self._worker:
+            deadline = time.monotonic() + EXIT_LOADING_CAP_S
+            with self._cond:
+                while self._inflight and self._worker.is_alive() and time.monotonic() < deadline:
+                    self._cond.wait(0.1)
+        return len(lost)
+
+    def _on_local_model(self) -> bool:
+        """True when the scorer runs the local model (torch): a batch it started must end before exit.
+        The others (`aws` on daemon threads blocked on sockets, `lexical`) can be left behind."""
+        backends = getattr(self._scorer, "backends", None)
+        return getattr(backends, "name", None) == "local"
+
     # --- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
+        """The worker's loop, supervised: an exception that reaches here (an asynchronous one, raised
+        while waiting) is reported and the loop goes on; what was being scored is counted failed."""
+        while True:
+            try:
+                self._loop()
+                return
+            except BaseException as exc:
+                with contextlib.suppress(BaseException):
+                    report_failure("processor", exc)
+                    with self._cond:
+                        lost, self._inflight = self._inflight, []
+                        self._done += len(lost)
+                        if self._claimed is not None:  # hit while recording: what was recorded stays
+                            self._done += len(self._claimed)
+                            self._claimed = None
+                        self._scoring = False
+                        self._cond.notify_all()
+                    self._count_failed(lost)
+
+    def _loop(self) -> None:
+        me = threading.current_thread()
         while True:
             with self._cond:
+                if self._worker is not me:
+                    return  # replaced after a fork or a restart
                 if not self._work_ready():
                     self._cond.wait(self._delay_s)
                 flush_request = self._flush_requested
                 batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
                 dropped, self._dropped = self._dropped, {}
+                failed, self._dropped_failed = self._dropped_failed, []
                 stopping = self._shutdown
                 self._scoring = bool(batch)
+                self._inflight = batch
             try:
                 self._count_dropped(dropped)
+                self._count_failed(failed)
                 if batch:
                     self._score(batch)
-            except Exception as exc:  # the worker must outlive any failure
+            except BaseException as exc:  # the worker outlives anything, SystemExit and KeyboardInterrupt too
                 report_failure("processor", exc)
+                if self._claim(batch):
+                    self._count_failed(batch)
             with self._cond:
                 self._scoring = False
-                self._done += len(batch)
+                if self._inflight is batch:  # unclaimed (all redacted away, or empty)
+                    self._inflight = []
+                    self._done += len(batch)
+                elif self._claimed is batch:  # recorded
+                    self._claimed = None
+                    self._done += len(batch)
                 self._flush_served = flush_request
                 self._cond.notify_all()
                 if stopping and not self._queue and not self._dropped:
@@ -194,48 +309,114 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def _count_dropped(self, dropped: dict[tuple[str, str, str], int]) -> None:
         for (model, operation, provider), amount in dropped.items():
             attrs = call_attributes(LLMCall(model_id=model, operation=operation, provider=provider))
-            self._recorder.count(OUTCOME_DROPPED, attrs, amount)
+            self._recorder.count(OUTCOME_DROPPED, attrs, amount, self._evaluator_names)
+
+    def _count_failed(self, calls: list[LLMCall]) -> None:
+        for call in calls:
+            self._recorder.count(OUTCOME_FAILED, call_attributes(call), 1, self._evaluator_names)
 
     def _score(self, batch: list[LLMCall]) -> None:
+        todo = self._redacted(batch)  # scrubbed before it is scored or shipped
+        if not todo:
+            return
         if self._offload is not None:
-            self._ship(batch)
+            shipped = self._ship(todo)
+            if self._claim(batch):
+                for call, ok in zip(todo, shipped, strict=True):
+                    self._recorder.count(OUTCOME_OFFLOADED if ok else OUTCOME_DROPPED, call_attributes(call))
             return
         scorer = self._get_scorer()
         try:
             if scorer is None:
                 raise RuntimeError("no scorer")
-            results = scorer.score_many(batch)
-            if len(results) != len(batch):
-                raise ValueError(f"scorer returned {len(results)} results for {len(batch)} records")
-        except Exception as exc:
+            if self._on_local_model():
+                with self._in_process():
+                    results = scorer.score_many(todo)
+            else:
+                results = scorer.score_many(todo)
+            if len(results) != len(todo):
+                raise ValueError(f"scorer returned {len(results)} results for {len(todo)} records")
+        except BaseException as exc:  # SystemExit or KeyboardInterrupt from a scorer must not end the worker
             if scorer is not None:
                 report_failure("scoring", exc)
-            for call in batch:
-                self._recorder.count(OUTCOME_FAILED, call_attributes(call))
+            if self._claim(batch):
+                self._count_failed(todo)
             return
-        self._recorder.record_all(batch, results, getattr(scorer, "evaluators", None))
+        if self._claim(batch):
+            self._recorder.record_all(todo, results, getattr(scorer, "evaluators", None))
 
-    def _ship(self, batch: list[LLMCall]) -> None:
+    def _claim(self, batch: list[LLMCall]) -> bool:
+        """Take `batch` back from `abandon()` before recording it: True when it was not given up (counted
+        as dropped) meanwhile. Once claimed, `abandon()` leaves it to the worker."""
+        with self._cond:
+            if self._inflight is not batch:
+                return False
+            self._inflight = []
+            self._claimed = batch  # done (for force_flush) once recorded, at the end of the loop's turn
+            return True
+
+    def _redacted(self, batch: list[LLMCall]) -> list[LLMCall]:
+        """The batch after the user's redactor (`OTEL_LLM_REDACTOR`); a record it fails on is counted
+        failed and not scored."""
+        if self._redact is None:
+            return batch
+        kept: list[LLMCall] = []
+        for call in batch:
+            try:
+                redacted = apply_redactor(self._redact, call)
+            except Exception as exc:
+                report_failure("redactor", exc)
+                self._count_failed([call])
+                continue
+            if redacted is None:
+                self._recorder.count(OUTCOME_REDACTED, call_attributes(call), 1, self._evaluator_names)
+            else:
+                kept.append(redacted)
+        return kept
+
+    def _ship(self, batch: list[LLMCall]) -> list[bool]:
+        """Hand `batch` to the offload sink: whether each record was shipped."""
         try:
-            shipped = list(self._offload.ship(batch))
+            shipped = [bool(ok) for ok in self._offload.ship(batch)]
             if len(shipped) != len(batch):
                 raise ValueError(f"offload sink answered for {len(shipped)} of {len(batch)} records")
-        except Exception as exc:
+        except BaseException as exc:  # as scoring: nothing from the sink may end the worker
             report_failure("offload", exc)
             shipped = [False] * len(batch)
-        for call, ok in zip(batch, shipped, strict=True):
-            self._recorder.count(OUTCOME_OFFLOADED if ok else OUTCOME_DROPPED, call_attributes(call))
+        return shipped
 
     def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:
             try:
                 from .scoring import Scorer
 
-                self._scorer = Scorer(self._settings)
+                with self._in_process():
+                    scorer = Scorer(self._settings)
+                    scorer.load()
+                self._scorer = scorer
             except Exception as exc:
                 self._scorer_failed = True  # do not retry a failing model load for every batch
                 report_failure("scorer", exc)
         return self._scorer
+
+    @contextlib.contextmanager
+    def _in_process(self) -> Iterator[None]:
+        """Time spent loading or running the local model (disk and CPU: it progresses, it cannot hang)."""
+        with self._cond:
+            self._loading_since = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._cond:
+                if self._loading_since is not None:
+                    self._load_s += time.monotonic() - self._loading_since
+                self._loading_since = None
+
+    def loading_seconds(self) -> float:
+        """Time the worker has spent building the scorer, loading and running the local model, so far."""
+        with self._cond:
+            since = self._loading_since
+            return self._load_s + (time.monotonic() - since if since is not None else 0.0)
 
 
 def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
@@ -251,10 +432,27 @@ def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
     atexit.register(_flush_at_exit, ref)
 
 
+EXIT_LOADING_CAP_S = 60.0  # the local model (loading, scoring) is waited for at exit, up to this in all
+_exit_started: dict[int, tuple[float, float]] = {}
+
+
 def _flush_at_exit(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
+    """Both exit hooks share one budget per processor (`OTEL_LLM_SHUTDOWN_TIMEOUT_S`, from the first hook).
+    Loading and running the local model (disk and CPU, no network: it progresses) do not count against
+    it, up to `EXIT_LOADING_CAP_S` in all. When the budget is spent, what is still unscored is counted as
+    dropped and the exit goes on."""
     processor = ref()
-    if processor is not None and not processor._shutdown:
-        processor.force_flush(int(SHUTDOWN_TIMEOUT_S * 1000))
+    if processor is None or processor._shutdown:
+        return
+    start, loaded = _exit_started.setdefault(id(processor), (time.monotonic(), processor.loading_seconds()))
+    while True:
+        waited = time.monotonic() - start
+        left = processor._timeout_s - (waited - (processor.loading_seconds() - loaded))
+        if left <= 0 or waited >= max(EXIT_LOADING_CAP_S, processor._timeout_s):
+            break
+        if processor.force_flush(min(left, 0.5) * 1000):
+            return
+    processor.abandon()
 
 
 # --- install() -----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ OUTCOME_DROPPED = "dropped"
 OUTCOME_FAILED = "failed"
 OUTCOME_SAMPLED_OUT = "sampled_out"
 OUTCOME_OFFLOADED = "offloaded"  # shipped to Kinesis by the offload sink, to be scored there
+OUTCOME_REDACTED = "redacted"  # the redaction hook dropped the record
 
 SCOPE = "otel_llm"
 EVALUATION_EVENT = "gen_ai.evaluation.result"
@@ -53,15 +54,21 @@ class QualityRecorder:
         self._meter = metrics.get_meter(SCOPE, meter_provider=meter_provider)
         self._histograms: dict[str, Histogram] = {}
         counters = {inst.name: self._meter.create_counter(inst.name, inst.unit, inst.description)
-                    for inst in names.COUNTERS if inst.name in (names.REFUSALS, names.RECORDS)}
+                    for inst in names.COUNTERS if inst.name in (names.REFUSALS, names.RECORDS, names.SCORES)}
         self._refusals = counters[names.REFUSALS]
         self._records = counters[names.RECORDS]
+        self._scores = counters[names.SCORES]
         self._histograms_lock = threading.Lock()
         self._event_logger = get_logger(SCOPE, logger_provider=logger_provider) if events else None
 
-    def count(self, outcome: str, attributes: dict[str, str], amount: int = 1) -> None:
-        """Add `amount` records with `outcome` to the records counter."""
+    def count(self, outcome: str, attributes: dict[str, str], amount: int = 1,
+              evaluator_names: Sequence[str] = ()) -> None:
+        """Add `amount` records with `outcome` to the records counter; with `evaluator_names`, also count
+        each of their scores with the same outcome (a failed or dropped record loses every score)."""
         self._records.add(amount, {**attributes, names.ATTR_OUTCOME: outcome})
+        for evaluator in evaluator_names:
+            self._scores.add(amount, {**attributes, names.ATTR_EVALUATOR: evaluator,
+                                      names.ATTR_OUTCOME: outcome})
 
     def record(self, call: LLMCall, scores: Scores, evaluators: Evaluators | None = None) -> str:
         """Record every score `scores` holds, through the evaluators that gave them (default: the built-in
@@ -75,9 +82,11 @@ class QualityRecorder:
         if scores.refused:  # also when sampled out: an exact signal, counted by source
             source = scores.refusal_source or "classifier"
             self._refusals.add(1, {**attrs, names.ATTR_REFUSAL_SOURCE: source})
-        # nothing recorded: because an evaluator failed (an alarm must see it), or by sampling
-        outcome = OUTCOME_SCORED if evaluations else OUTCOME_FAILED if scores.failed else OUTCOME_SAMPLED_OUT
+        # a lost score makes the record failed, whatever else it got; nothing recorded: sampled out
+        outcome = OUTCOME_FAILED if scores.failed else OUTCOME_SCORED if evaluations else OUTCOME_SAMPLED_OUT
         self.count(outcome, attrs)
+        for evaluator, result in scores.outcomes.items():
+            self._scores.add(1, {**attrs, names.ATTR_EVALUATOR: evaluator, names.ATTR_OUTCOME: result})
         if evaluations and self._event_logger is not None:
             self._emit_events(call, evaluations)
         return outcome
@@ -88,7 +97,7 @@ class QualityRecorder:
         for call, scores in zip(calls, results, strict=True):
             try:
                 self.record(call, scores, evaluators)
-            except Exception as exc:
+            except BaseException as exc:  # the worker must outlive any failure
                 report_failure("quality_metrics", exc)
                 self.count(OUTCOME_FAILED, call_attributes(call))
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._backends.resilience import BackendUnavailable
 from .._config import Settings
 from .._failures import report_failure
 from ..record import LLMCall, Scores
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 
 GIVE_UP_AFTER = 3  # records retried alone after a failed batch before the failure is judged systemic
+
+SCORED, FAILED, SAMPLED_OUT, NO_SCORE = "scored", "failed", "sampled_out", "no_score"
 
 
 class Scorer:
@@ -45,6 +48,12 @@ class Scorer:
         self._random = random.Random()
         self._random_lock = threading.Lock()
 
+    def load(self) -> None:
+        """Load what the backends load lazily (the local model) now; a no-op for the others."""
+        load = getattr(self.embeddings.backend, "load", None)
+        if callable(load):
+            load()
+
     def score(self, call: LLMCall) -> Scores:
         return self.score_many([call])[0]
 
@@ -53,12 +62,19 @@ class Scorer:
         results = [Scores(backend=self.backends.name) for _ in calls]
         sampled = [(e, *self._sample(e, calls)) for e in self.evaluators]
         plan = [(e, indices) for e, indices, _free in sampled]
-        vectors = self._embed_planned(calls, plan)
+        guard = EmbedGuard()
+        vectors = self._embed_planned(calls, plan, guard)
         for evaluator, indices, free_only in sampled:
+            for one in results:
+                one.outcomes[evaluator.name] = SAMPLED_OUT
+            for i in indices:
+                results[i].outcomes[evaluator.name] = NO_SCORE
             if indices:
-                self._run(evaluator, [calls[i] for i in indices], [results[i] for i in indices], vectors)
-            for i in free_only:
+                self._run(evaluator, [calls[i] for i in indices], [results[i] for i in indices], vectors,
+                          guard)
+            for i in free_only:  # judged for free (counted by source), but sampled out of the histograms
                 results[i].unsampled += (evaluator.name,)
+                results[i].outcomes[evaluator.name] = SAMPLED_OUT
         return results
 
     def _sample(self, evaluator: Evaluator, calls: Sequence[LLMCall]) -> tuple[list[int], list[int]]:
@@ -73,11 +89,13 @@ class Scorer:
         chosen = sorted({i for i in range(len(calls)) if drawn[i]} | set(free_only))
         return chosen, free_only
 
-    def _batch(self, calls: Sequence[LLMCall], vectors: dict[str, np.ndarray]) -> Batch:
-        return Batch(calls, self.backends, self.settings, vectors)
+    def _batch(self, calls: Sequence[LLMCall], vectors: dict[str, np.ndarray],
+               guard: EmbedGuard | None = None) -> Batch:
+        return Batch(calls, self.backends, self.settings, vectors, guard)
 
-    def _embed_planned(self, calls: Sequence[LLMCall], plan) -> dict[str, np.ndarray]:
-        """Every text the evaluators asked for, embedded together (records that fail here are left out)."""
+    def _embed_planned(self, calls: Sequence[LLMCall], plan, guard: EmbedGuard) -> dict[str, np.ndarray]:
+        """Every text the evaluators asked for, embedded together (records that fail here are left out).
+        When that call fails, `guard` remembers it: no evaluator embeds those texts again in this batch."""
         texts: dict[str, None] = {}
         probe = self._batch(calls, {})
         for evaluator, indices in plan:
@@ -89,40 +107,73 @@ class Scorer:
         if not texts:
             return {}
         try:
-            return dict(zip(texts, self.embeddings.embed(list(texts)), strict=True))
-        except Exception as exc:  # evaluators embed what they still need themselves, and report
+            return dict(zip(texts, guard.embed(self.embeddings, list(texts)), strict=True))
+        except Exception as exc:  # the evaluators that needed these texts fail, without re-embedding them
             report_failure("embeddings", exc)
             return {}
 
     def _run(self, evaluator: Evaluator, calls: list[LLMCall], scores: list[Scores],
-             vectors: dict[str, np.ndarray]) -> bool:
+             vectors: dict[str, np.ndarray], guard: EmbedGuard) -> bool:
         """Evaluate the batch; if that fails, each record alone, so one bad record costs only its own score.
-        When the first records fail alone too, the fault is not theirs (a backend is down): stop there."""
+        When a backend is unavailable, or the first records fail alone too, the fault is not theirs: stop.
+        Every record whose score is lost is marked failed exactly once."""
         try:
-            outputs = list(evaluator.evaluate(self._batch(calls, vectors)))
+            outputs = list(evaluator.evaluate(self._batch(calls, vectors, guard)))
             if len(outputs) != len(calls):
                 raise ValueError(f"{evaluator.name!r} returned {len(outputs)} results for {len(calls)} calls")
         except Exception as exc:
-            if len(calls) == 1:
+            if len(calls) == 1 or isinstance(exc, BackendUnavailable):
                 report_failure(f"evaluator {evaluator.name}", exc)
-                scores[0].failed += (evaluator.name,)
+                for one in scores:
+                    _fail(one, evaluator.name)
                 return False
             succeeded = False
             for n, (call, one) in enumerate(zip(calls, scores, strict=True)):
-                succeeded = self._run(evaluator, [call], [one], vectors) or succeeded
-                if not succeeded and n + 1 >= GIVE_UP_AFTER:
+                succeeded = self._run(evaluator, [call], [one], vectors, guard) or succeeded
+                if not succeeded and (n + 1 >= GIVE_UP_AFTER or guard.down):
                     for untried in scores[n + 1:]:
-                        untried.failed += (evaluator.name,)
+                        _fail(untried, evaluator.name)
                     break
             return succeeded
         for output, one in zip(outputs, scores, strict=True):
             if output is not None:
                 try:
                     evaluator.apply(output, one)
+                    one.outcomes[evaluator.name] = SCORED
                 except Exception as exc:
                     report_failure(f"evaluator {evaluator.name}", exc)
-                    one.failed += (evaluator.name,)
+                    _fail(one, evaluator.name)
         return True
+
+
+class EmbedGuard:
+    """What failed to embed within one `score_many`: after a backend outage nothing is embedded again,
+    and a text whose embedding failed is not sent a second time (each evaluator would otherwise retry)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self._failed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def embed(self, backend, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            if self.down or any(t in self._failed for t in texts):
+                raise BackendUnavailable("embedding already failed in this batch")
+        try:
+            return backend.embed(texts)
+        except BackendUnavailable:
+            self.down = True
+            raise
+        except Exception:
+            with self._lock:
+                self._failed.update(texts)
+            raise
+
+
+def _fail(scores: Scores, evaluator: str) -> None:
+    if evaluator not in scores.failed:
+        scores.failed += (evaluator,)
+    scores.outcomes[evaluator] = FAILED
 
 
 def _is_free(evaluator: Evaluator, call: LLMCall) -> bool:

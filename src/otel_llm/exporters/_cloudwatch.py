@@ -27,6 +27,8 @@ DIMENSION_SETS: dict[str, tuple[tuple[str, ...], ...]] = {
     names.REFUSAL: _CALL,
     names.REFUSALS: (*_CALL, (SERVICE, names.ATTR_REFUSAL_SOURCE)),
     names.RECORDS: ((*_BASE, names.ATTR_OUTCOME), (SERVICE, names.ATTR_OUTCOME)),
+    names.SCORES: ((*_BASE, names.ATTR_EVALUATOR, names.ATTR_OUTCOME),
+                   (SERVICE, names.ATTR_EVALUATOR, names.ATTR_OUTCOME), (SERVICE, names.ATTR_OUTCOME)),
     names.SDK_ERRORS: ((SERVICE, names.ATTR_COMPONENT), (SERVICE,)),
 }
 

@@ -19,11 +19,13 @@ from typing import Any
 from .._bedrock.exchange import STREAM_OPERATIONS, parse_events, parse_request, parse_response, to_llm_call
 from .._bedrock.families import Family, ParsedRequest, ParsedResponse, lookup
 from .._bedrock.families.invoke import INVOCATION_METRICS
-from .._failures import report_failure
+from .._failures import describe, report_failure
 from ..record import PROVIDER_BEDROCK, LLMCall
 
 SCHEMA_TYPE = "ModelInvocationLog"
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_JSON_BYTES = 16 * 1024 * 1024  # one record, line or payload; larger ones are refused, not parsed
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024  # one object after gunzip; the rest of a larger one is not read
 
 BodyFetcher = Callable[[str], Any]  # an s3:// URI -> the decoded JSON body stored there
 
@@ -32,12 +34,33 @@ class InvalidRecord(ValueError):
     """A record that cannot be read as what it claims to be; retrying cannot fix it."""
 
 
+def parse_json(raw: bytes | str) -> Any:
+    """JSON from untrusted input, bounded: larger than `MAX_JSON_BYTES`, nested deeper than the parser
+    allows, or not JSON at all is an `InvalidRecord` saying which (never quoting the input)."""
+    if len(raw) > MAX_JSON_BYTES:
+        raise InvalidRecord(f"larger than {MAX_JSON_BYTES} bytes; not parsed")
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise InvalidRecord("JSON nested too deeply") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise InvalidRecord(f"not valid JSON ({_json_error(exc)})") from None
+
+
+def _json_error(exc: ValueError) -> str:
+    """Where JSON broke, never what it held: `JSONDecodeError` carries the position; others the type."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg}: line {exc.lineno} column {exc.colno}"
+    return type(exc).__name__
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something that could not be read, and where: `s3://bucket/key line 7`."""
 
     location: str
     reason: str
+    lost: bool = True  # a record was lost (counted failed); False for notes (a body scored without)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
@@ -72,16 +95,16 @@ class Batch:
                        max_chars: int | None = None) -> None:
         """Parse one invocation-log record; a bad one becomes a `Problem` and nothing else is lost."""
         def problem(reason: str) -> None:
-            self.problems.append(Problem(location, reason))
+            self.problems.append(Problem(location, reason, lost=False))
 
         try:
             call = call_from_log_record(record, fetch_body, max_chars, on_problem=problem)
         except InvalidRecord as exc:
             self.problems.append(Problem(location, str(exc)))
             return
-        except Exception as exc:  # a parser bug must not lose the other records
-            report_failure("pipeline.parse", exc)
-            self.problems.append(Problem(location, f"could not be parsed ({type(exc).__name__}: {exc})"))
+        except Exception as exc:  # a parser bug must not lose the other records (RecursionError included)
+            report_failure("pipeline.parse", exc, location)
+            self.problems.append(Problem(location, f"could not be parsed ({type(exc).__name__})"))
             return
         call.extra["log_location"] = location
         self.add(call)
@@ -104,12 +127,17 @@ def gunzip(data: bytes) -> tuple[bytes, str | None]:
     if data[:2] != GZIP_MAGIC:
         return data, None
     parts: list[bytes] = []
+    size = 0
     while data:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            parts.append(inflater.decompress(data))
+            parts.append(inflater.decompress(data, MAX_UNZIPPED_BYTES - size + 1))
         except zlib.error as exc:
             return b"".join(parts), f"corrupt gzip data ({exc}); the records before it were read"
+        size += len(parts[-1])
+        if size > MAX_UNZIPPED_BYTES:
+            parts[-1] = parts[-1][:len(parts[-1]) - (size - MAX_UNZIPPED_BYTES)]
+            return b"".join(parts), f"larger than {MAX_UNZIPPED_BYTES} bytes unzipped; the rest was not read"
         if not inflater.eof:
             parts.append(inflater.flush())
             return b"".join(parts), "gzip stream ends early (truncated object); the complete lines were read"
@@ -126,7 +154,7 @@ def read_log_object(data: bytes, source: str, fetch_body: BodyFetcher | None = N
     batch = Batch()
     raw, trouble = gunzip(data)
     if trouble:
-        batch.problems.append(Problem(source, trouble))
+        batch.problems.append(Problem(source, trouble, lost=False))
     stripped = raw.strip()
     whole = _whole_document(stripped)
     if whole is not None:
@@ -139,9 +167,9 @@ def read_log_object(data: bytes, source: str, fetch_body: BodyFetcher | None = N
             continue
         location = f"{source} line {number}"
         try:
-            record = json.loads(line)
-        except ValueError as exc:  # also UnicodeDecodeError
-            batch.problems.append(Problem(location, f"not valid JSON ({exc})"))
+            record = parse_json(line)
+        except InvalidRecord as exc:
+            batch.problems.append(Problem(location, str(exc)))
             continue
         batch.add_log_record(record, location, fetch_body, max_chars)
     return batch
@@ -152,8 +180,8 @@ def _whole_document(stripped: bytes) -> Any:
     if b"\n" not in stripped or stripped[:1] not in (b"[", b"{"):
         return None
     try:
-        return json.loads(stripped)
-    except ValueError:
+        return parse_json(stripped)
+    except InvalidRecord:
         return None
 
 
@@ -220,8 +248,8 @@ def _chunks(items: list[Any]) -> list[dict[str, Any]]:
     for item in items:
         if isinstance(item, str):
             try:
-                item = json.loads(item)
-            except ValueError:
+                item = parse_json(item)
+            except InvalidRecord:
                 continue
         if isinstance(item, dict):
             chunks.append(item)
@@ -251,7 +279,7 @@ def _body(section: dict[str, Any], inline_key: str, path_key: str, fetch_body: B
     try:
         return fetch_body(path)
     except Exception as exc:
-        problem(f"{path_key} {path} could not be read ({type(exc).__name__}: {exc}); scored without it")
+        problem(f"{path_key} {path} could not be read ({describe(exc)}); scored without it")
         return None
 
 

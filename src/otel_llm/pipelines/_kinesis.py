@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._bedrock.families import lookup
+from .._failures import report_failure
 from ..record import (
     PROVIDER_BEDROCK,
     SIGNAL_CONTENT_FILTER,
@@ -28,7 +28,7 @@ from ..record import (
     SIGNAL_MODEL_REFUSAL,
     LLMCall,
 )
-from ._invocation_log import Batch, BodyFetcher, InvalidRecord, Problem, gunzip
+from ._invocation_log import Batch, BodyFetcher, InvalidRecord, Problem, gunzip, parse_json
 from ._kpl import deaggregate
 
 
@@ -86,52 +86,80 @@ def _count(usage: dict[str, Any], key: str) -> int | None:
 
 
 def payload_objects(data: bytes) -> Iterator[tuple[str, Any]]:
-    """(sub-location, object) for every record a Kinesis payload holds. Raises `InvalidRecord`."""
+    """(sub-location, object) for every record a Kinesis payload holds; an object that is an
+    `InvalidRecord` says what is wrong with that one. Raises `InvalidRecord` for the payload as a whole."""
     raw, trouble = gunzip(data)
     if trouble:
         raise InvalidRecord(trouble)
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidRecord(f"data is not JSON ({exc})") from None
+        value = parse_json(raw)
+    except InvalidRecord as exc:
+        raise InvalidRecord(f"data: {exc}") from None
     items = value if isinstance(value, list) else [value]
     for index, item in enumerate(items):
         where = f" item {index + 1}" if isinstance(value, list) else ""
         if isinstance(item, dict) and "messageType" in item:  # CloudWatch Logs subscription batch
-            for number, event in enumerate(item.get("logEvents") or [], start=1):
-                message = event.get("message") if isinstance(event, dict) else None
-                try:
-                    yield f"{where} log event {number}", json.loads(message or "")
-                except ValueError as exc:
-                    yield f"{where} log event {number}", InvalidRecord(f"log event is not JSON ({exc})")
+            yield from _log_events(item, where)
         else:
             yield where, item
 
 
-def read_kinesis_event(event: dict[str, Any], fetch_body: BodyFetcher | None = None,
+def _log_events(batch: dict[str, Any], where: str) -> Iterator[tuple[str, Any]]:
+    """The JSON of each event of a CloudWatch Logs subscription batch, each on its own."""
+    events = batch.get("logEvents")
+    if events is None:
+        return
+    if not isinstance(events, list):
+        yield where, InvalidRecord(f"logEvents must be a list, got {type(events).__name__}")
+        return
+    for number, event in enumerate(events, start=1):
+        place = f"{where} log event {number}"
+        message = event.get("message") if isinstance(event, dict) else None
+        if not isinstance(message, str):
+            yield place, InvalidRecord(f"log event message must be a string, got {type(message).__name__}")
+            continue
+        try:
+            yield place, parse_json(message)
+        except InvalidRecord as exc:
+            yield place, InvalidRecord(f"log event: {exc}")
+
+
+def read_kinesis_event(event: Any, fetch_body: BodyFetcher | None = None,
                        max_chars: int | None = None) -> list[KinesisItem]:
-    """The records of a Lambda Kinesis event with the calls each holds. What cannot be read goes to the
-    item's `read.problems`, located by the record's event id: retrying cannot fix it."""
+    """The records of a Lambda Kinesis event with the calls each holds. Each record is read on its own:
+    what cannot be read goes to its item's `read.problems`, located by the record's event id (retrying
+    cannot fix it), and costs no other record."""
     items: list[KinesisItem] = []
-    for record in event.get("Records") or []:
-        kinesis = record.get("kinesis") or {}
+    records = event.get("Records") if isinstance(event, dict) else None
+    for position, record in enumerate(records if isinstance(records, list) else [], start=1):
+        kinesis = record.get("kinesis") if isinstance(record, dict) else None
+        kinesis = kinesis if isinstance(kinesis, dict) else {}
         item = KinesisItem(str(kinesis.get("sequenceNumber", "")))
         items.append(item)
-        location = f"kinesis {record.get('eventID') or item.sequence_number}"
+        event_id = record.get("eventID") if isinstance(record, dict) else None
+        location = f"kinesis {event_id or item.sequence_number or f'record {position}'}"
         try:
-            parts = deaggregate(base64.b64decode(kinesis.get("data") or "", validate=True))
-        except (InvalidRecord, binascii.Error) as exc:
+            data = kinesis.get("data")
+            if not isinstance(data, str):
+                raise InvalidRecord(f"kinesis.data must be a base64 string, got {type(data).__name__}")
+            parts = deaggregate(base64.b64decode(data, validate=True))
+        except (InvalidRecord, binascii.Error, ValueError) as exc:
             item.read.problems.append(Problem(location, f"unreadable record: {exc}"))
             continue
-        for number, data in enumerate(parts, start=1):  # KPL aggregates hold several user records
+        for number, part in enumerate(parts, start=1):  # KPL aggregates hold several user records
             place = location + (f" user record {number}" if len(parts) > 1 else "")
             try:
-                objects = list(payload_objects(data))
-            except InvalidRecord as exc:
+                objects = list(payload_objects(part))
+            except (InvalidRecord, ValueError) as exc:
                 item.read.problems.append(Problem(place, f"unreadable record: {exc}"))
                 continue
             for where, obj in objects:
-                add_payload_object(item.read, obj, place + where, fetch_body, max_chars)
+                try:
+                    add_payload_object(item.read, obj, place + where, fetch_body, max_chars)
+                except Exception as exc:  # a parser bug costs this object only
+                    report_failure("pipeline.parse", exc, place + where)
+                    item.read.problems.append(Problem(place + where,
+                                                      f"could not be parsed ({type(exc).__name__})"))
     return items
 
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 
 from .._config import Settings
+from .._failures import describe
 from .._instruments import ATTR_MODEL
 from .._quality.recorder import QualityRecorder, call_attributes
 from ..record import LLMCall
@@ -182,14 +183,15 @@ def replay(sources: Iterable[str | Path], settings: Settings | None = None, scor
         try:
             objects.extend(_list_source(pipeline, str(source)))
         except Exception as exc:  # missing file, no such bucket, access denied, no credentials
-            summary.unreadable_sources.append(f"{source}: {type(exc).__name__}: {exc}")
+            summary.unreadable_sources.append(f"{source}: {describe(exc)}")
     if progress is not None:
         progress.start(total_bytes=sum(o.size for o in objects))
     for obj, batch in _read_all(pipeline, objects, fetch_bodies_for_files, max(1, workers)):
         if isinstance(batch, Exception):
-            summary.unreadable_sources.append(f"{obj.location}: {type(batch).__name__}: {batch}")
+            summary.unreadable_sources.append(f"{obj.location}: {describe(batch)}")
         else:
             summary.objects += 1
+            pipeline.prepare(batch)
             _score_batch(pipeline, batch, summary, on_scored)  # a scorer failure propagates
         summary.bytes += obj.size
         if progress is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,13 +23,16 @@ from urllib.parse import unquote_plus, urlparse
 from opentelemetry import metrics
 from opentelemetry.metrics import MeterProvider
 
+from .. import _instruments as names
+from .._backends.resilience import BudgetSpent, Deadline, run_bounded
 from .._config import Settings
-from .._failures import report_failure
+from .._failures import describe, report_failure
 from .._quality.interface import CallScorer
-from .._quality.recorder import OUTCOME_FAILED, QualityRecorder, call_attributes
+from .._quality.recorder import OUTCOME_FAILED, OUTCOME_REDACTED, QualityRecorder, call_attributes
+from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
 from . import _batch_operations
-from ._invocation_log import Batch, InvalidRecord, Problem, gunzip, read_log_object
+from ._invocation_log import Batch, InvalidRecord, Problem, gunzip, parse_json, read_log_object
 from ._kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event
 
 logger = logging.getLogger("otel_llm")
@@ -41,6 +43,7 @@ __all__ = ["Pipeline", "PipelineError", "ScoringFailed", "is_log_object", "kines
 MAX_LOGGED_PROBLEMS = 20  # per invocation; the rest are counted
 FLUSH_TIMEOUT_MS = 10_000
 FLUSH_MARGIN_MS = 500  # left to Lambda after the flush
+STOP_MARGIN_MS = 3_000  # scoring stops when less than this is left of the invocation: time to flush
 # Scores that need a scoring backend (refusal also has backend-free evidence: exact signals, fuzzy match).
 BACKEND_SCORES = ("similarity", "sentiment", "toxicity")
 
@@ -54,6 +57,10 @@ class ScoringFailed(RuntimeError):
     """The scorer produced no score at all for a call it should have scored (its backends failed)."""
 
 
+class DeadlineReached(RuntimeError):
+    """The invocation's time ran out (less than `STOP_MARGIN_MS` left) before these calls were scored."""
+
+
 def is_log_object(key: str) -> bool:
     """False for what Bedrock writes beside the logs: offloaded bodies (`.../data/<id>_input.json.gz`)
     and the permission-check object."""
@@ -64,19 +71,54 @@ def is_log_object(key: str) -> bool:
     return "permission-check" not in name
 
 
-def s3_objects(event: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(bucket, key) of every object an S3 notification, EventBridge event, or SQS/SNS envelope names."""
-    if event.get("detail-type") == "Object Created" and isinstance(event.get("detail"), dict):
-        detail = event["detail"]
-        yield detail["bucket"]["name"], detail["object"]["key"]  # EventBridge keys are not URL-encoded
+def s3_objects(event: Any, problems: list[Problem] | None = None, where: str = "event"
+               ) -> Iterator[tuple[str, str]]:
+    """(bucket, key) of every object an S3 notification, EventBridge event, or SQS/SNS envelope names.
+    A record of the event that names no object is added to `problems` (when given) and skipped."""
+    def bad(place: str, exc: Exception) -> None:
+        if problems is not None:
+            problems.append(Problem(place, f"names no S3 object ({type(exc).__name__})"))
+
+    if not isinstance(event, dict):
+        bad(where, TypeError())
         return
-    for record in event.get("Records") or []:
+    if event.get("detail-type") == "Object Created" and isinstance(event.get("detail"), dict):
+        try:
+            detail = event["detail"]
+            found = (_text(detail["bucket"]["name"]), _text(detail["object"]["key"]))  # not URL-encoded
+        except (KeyError, TypeError, ValueError) as exc:
+            bad(where, exc)
+            return
+        yield found
+        return
+    records = event.get("Records") or []
+    for number, record in enumerate(records if isinstance(records, list) else [None], start=1):
+        place = f"{where} record {number}"
+        try:
+            if not isinstance(record, dict):
+                raise TypeError("not an object")
+            if "s3" in record:
+                s3 = record["s3"]
+                found = (_text(s3["bucket"]["name"]), unquote_plus(_text(s3["object"]["key"])))
+            elif record.get("eventSource") == "aws:sqs":
+                inner = parse_json(_text(record["body"]))
+            elif "Sns" in record:
+                inner = parse_json(_text(record["Sns"]["Message"]))
+            else:
+                raise KeyError("s3")
+        except (KeyError, TypeError, ValueError) as exc:  # InvalidRecord is a ValueError
+            bad(place, exc)
+            continue
         if "s3" in record:
-            yield record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])
-        elif record.get("eventSource") == "aws:sqs":
-            yield from s3_objects(json.loads(record["body"]))
-        elif "Sns" in record:
-            yield from s3_objects(json.loads(record["Sns"]["Message"]))
+            yield found
+        else:
+            yield from s3_objects(inner, problems, place)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -128,6 +170,7 @@ class Pipeline:
         self.recorder = recorder if recorder is not None else QualityRecorder(self.meter_provider)
         self._scorer = scorer
         self._s3 = s3_client
+        self._redact = load_redactor(self.settings.redactor)
 
     @property
     def s3(self) -> Any:
@@ -154,7 +197,7 @@ class Pipeline:
         raw, trouble = gunzip(self.read_bytes(*parse_s3_uri(uri)))
         if trouble:
             raise ValueError(trouble)
-        return json.loads(raw)
+        return parse_json(raw)
 
     def read_object(self, bucket: str, key: str) -> Batch:
         """Every call in one log object; broken lines become problems."""
@@ -162,15 +205,28 @@ class Pipeline:
                                self.settings.max_content_chars)
 
     # --- scoring ---------------------------------------------------------------------------
-    def score(self, calls: list[LLMCall], strict: bool = True) -> list[Any]:
-        """The scores of `calls`, scored in batches. Raises if the scorer raises, or (`strict`) if a call got
-        none of the backend scores because its evaluators failed (`Scores.failed`; a backend outage): the
-        scorer reports such failures and leaves those scores out, and such a call is worth retrying."""
+    def deadline(self, context: Any) -> Deadline | None:
+        """When scoring must stop in this invocation: `STOP_MARGIN_MS` before Lambda's own deadline."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if not callable(remaining):
+            return None
+        try:
+            left_ms = float(remaining())
+        except Exception as exc:
+            report_failure("pipeline.deadline", exc)
+            return None
+        return Deadline((left_ms - STOP_MARGIN_MS) / 1000)
+
+    def score(self, calls: list[LLMCall], strict: bool = True, deadline: Deadline | None = None) -> list[Any]:
+        """The scores of `calls`, scored in batches. Raises if the scorer raises, `DeadlineReached` when
+        `deadline` passes first, or (`strict`) if a call got none of the backend scores because its
+        evaluators failed (`Scores.failed`; a backend outage): the scorer reports such failures and leaves
+        those scores out, and such a call is worth retrying."""
         step = max(1, self.settings.batch_size)
         results: list[Any] = []
         for start in range(0, len(calls), step):
             chunk = calls[start:start + step]
-            scored = self.scorer.score_many(chunk)
+            scored = self._score_chunk(chunk, deadline)
             if len(scored) != len(chunk):
                 raise ValueError(f"scorer returned {len(scored)} results for {len(chunk)} calls")
             results.extend(scored)
@@ -181,15 +237,25 @@ class Pipeline:
                                 "backends (see the otel_llm.sdk.errors metric and the log)")
         return results
 
+    def _score_chunk(self, chunk: list[LLMCall], deadline: Deadline | None) -> list[Any]:
+        if deadline is None:
+            return list(self.scorer.score_many(chunk))
+        if deadline.expired():
+            raise DeadlineReached(f"no time left to score {len(chunk)} calls")
+        try:  # on a daemon thread, so that the wait ends at the deadline whatever the scorer does
+            return list(run_bounded([lambda: self.scorer.score_many(chunk)], deadline)[0])
+        except BudgetSpent:
+            raise DeadlineReached(f"the invocation's time ran out scoring {len(chunk)} calls") from None
+
     def record(self, calls: list[LLMCall], results: list[Any]) -> None:
         """Record every score with the span processor's own recorder."""
         self.recorder.record_all(calls, results, getattr(self.scorer, "evaluators", None))
 
-    def score_and_record(self, calls: list[LLMCall]) -> None:
+    def score_and_record(self, calls: list[LLMCall], deadline: Deadline | None = None) -> None:
         """Score and record `calls`. If the scorer fails nothing is recorded but the failures, and the error
         is raised so that the input can be retried."""
         try:
-            results = self.score(calls)
+            results = self.score(calls, deadline=deadline)
         except Exception as exc:
             self._failed(calls, exc)
             raise
@@ -198,7 +264,31 @@ class Pipeline:
     def _failed(self, calls: list[LLMCall], exc: Exception) -> None:
         report_failure("pipeline.scoring", exc)
         for call in calls:
-            self.recorder.count(OUTCOME_FAILED, call_attributes(call))
+            self.recorder.count(OUTCOME_FAILED, call_attributes(call), 1, self.settings.evaluators)
+
+    def prepare(self, batch: Batch) -> None:
+        """Before scoring: count the records that could not be read as failed, and run the user's
+        redactor (`OTEL_LLM_REDACTOR`) on each call; a call it fails on is a problem of its own."""
+        lost = sum(1 for problem in batch.problems if problem.lost)
+        if lost:
+            self.recorder.count(OUTCOME_FAILED, {names.ATTR_MODEL: "unknown"}, lost)
+        if self._redact is None:
+            return
+        kept = []
+        for call in batch.calls:
+            try:
+                redacted = apply_redactor(self._redact, call)
+            except Exception as exc:
+                where = str(call.extra.get("log_location") or "a record")
+                report_failure("redactor", exc, where)
+                batch.problems.append(Problem(where, f"the redactor failed ({type(exc).__name__})"))
+                self.recorder.count(OUTCOME_FAILED, call_attributes(call), 1, self.settings.evaluators)
+                continue
+            if redacted is None:
+                self.recorder.count(OUTCOME_REDACTED, call_attributes(call), 1, self.settings.evaluators)
+            else:
+                kept.append(redacted)
+        batch.calls = kept
 
     def flush(self, context: Any = None) -> bool:
         """Export what was recorded before Lambda freezes the process (bounded by the time left)."""
@@ -228,28 +318,36 @@ class Pipeline:
 
     # --- handlers --------------------------------------------------------------------------
     def s3_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        """Score every invocation-log object the event names. Unreadable lines are reported and skipped;
-        objects that cannot be read or scored make the handler raise at the end (Lambda retries).
-        An S3 Batch Operations event (a backfill) is answered task by task instead."""
+        """Score every invocation-log object the event names, each on its own. Unreadable lines are
+        reported and skipped; objects that cannot be read or scored, or that the invocation's time did not
+        reach, make the handler raise at the end (Lambda retries). An S3 Batch Operations event (a
+        backfill) is answered task by task instead."""
         if _batch_operations.is_batch_operations_event(event):
             return _batch_operations.handle(self, event, context, is_log_object)
+        deadline = self.deadline(context)
         total = Batch()
         objects, failed = 0, []
         try:
-            for bucket, key in s3_objects(event):
+            for bucket, key in s3_objects(event, total.problems):
                 if not is_log_object(key):
                     continue
                 objects += 1
+                where = f"s3://{bucket}/{key}"
+                if deadline is not None and deadline.expired():
+                    failed.append(f"{where}: not scored, the invocation's time ran out")
+                    continue
                 try:
                     batch = self.read_object(bucket, key)
                 except Exception as exc:
-                    report_failure("pipeline.s3", exc)
-                    failed.append(f"s3://{bucket}/{key}: {type(exc).__name__}: {exc}")
+                    report_failure("pipeline.s3", exc, where)
+                    failed.append(f"{where}: unreadable ({describe(exc)})")
                     continue
+                self.prepare(batch)
                 try:
-                    self.score_and_record(batch.calls)
+                    self.score_and_record(batch.calls, deadline)
                 except Exception as exc:
-                    failed.append(f"s3://{bucket}/{key}: scoring failed: {type(exc).__name__}: {exc}")
+                    failed.append(f"{where}: scoring failed ({describe(exc)})")
+                    total.problems.extend(batch.problems)
                     continue
                 total.extend(batch)
         finally:
@@ -261,56 +359,96 @@ class Pipeline:
         return summary
 
     def kinesis_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        """Score the records of a Kinesis batch; returns `batchItemFailures` for the records that could not
-        be scored. Lambda retries from the first of them, so every record after it is reported too (and
-        not recorded now: it will be on the retry). Unparseable records are reported and skipped."""
+        """Score the records of a Kinesis batch, each read on its own; returns `batchItemFailures` for the
+        records that could not be scored (a scorer failure, or the invocation's time running out). Lambda
+        retries from the first of them, so every record after it is reported too (and not recorded now:
+        it will be on the retry). Unreadable records are reported with their place, counted failed and
+        skipped: retrying cannot fix them, and they cost no other record."""
+        deadline = self.deadline(context)
         try:
             items = read_kinesis_event(event, self.fetch_body, self.settings.max_content_chars)
+            for item in items:
+                self.prepare(item.read)
             _log_problems([problem for item in items for problem in item.read.problems])
-            failures = self._score_items(items)
+            failures = self._score_items(items, deadline)
         finally:
             self.flush(context)
         return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
 
     def logs_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Score a CloudWatch Logs subscription batch of the Bedrock invocation log group, delivered straight
-        to Lambda. Unreadable events are reported and skipped; a scoring failure raises (Lambda retries)."""
+        to Lambda. Unreadable events are reported and skipped, each on its own; a scoring failure, or the
+        invocation's time running out, raises (Lambda retries)."""
+        deadline = self.deadline(context)
         batch = Batch()
         try:
-            logs = event.get("awslogs") or {}
+            logs = event.get("awslogs") if isinstance(event, dict) else None
+            data = logs.get("data") if isinstance(logs, dict) else None
             try:
-                objects = list(payload_objects(base64.b64decode(logs.get("data") or "", validate=True)))
-            except (InvalidRecord, binascii.Error) as exc:
+                if not isinstance(data, str):
+                    raise InvalidRecord(f"awslogs.data must be a base64 string, got {type(data).__name__}")
+                objects = list(payload_objects(base64.b64decode(data, validate=True)))
+            except (InvalidRecord, binascii.Error, ValueError) as exc:
                 batch.problems.append(Problem("cloudwatch logs subscription", f"unreadable: {exc}"))
                 objects = []
             for where, obj in objects:
-                add_payload_object(batch, obj, "cloudwatch logs" + where, self.fetch_body,
-                                   self.settings.max_content_chars)
+                try:
+                    add_payload_object(batch, obj, "cloudwatch logs" + where, self.fetch_body,
+                                       self.settings.max_content_chars)
+                except Exception as exc:  # a parser bug costs this event only
+                    report_failure("pipeline.parse", exc, "cloudwatch logs" + where)
+                    batch.problems.append(Problem("cloudwatch logs" + where,
+                                                  f"could not be parsed ({type(exc).__name__})"))
+            self.prepare(batch)
             _log_problems(batch.problems)
-            self.score_and_record(batch.calls)
+            self.score_and_record(batch.calls, deadline)
         finally:
             self.flush(context)
         return _summary(batch)
 
-    def _score_items(self, items: list[KinesisItem]) -> list[str]:
-        """Sequence numbers to retry: the first item whose scoring failed and every item after it. The
-        whole batch is scored at once; only when that fails is it scored item by item, in order."""
-        calls = [call for item in items for call in item.read.calls]
-        try:
-            results = self.score(calls)
-        except Exception:
-            pass
-        else:
-            self.record(calls, results)
-            return []
-        for index, item in enumerate(items):
+    def _score_items(self, items: list[KinesisItem], deadline: Deadline | None = None) -> list[str]:
+        """Sequence numbers to retry: the first item whose scoring failed or was not reached in time, and
+        every item after it. Items are scored together in groups of about a batch; only when a group fails
+        is it scored item by item, in order."""
+        step = max(1, self.settings.batch_size)
+        start = 0
+        while start < len(items):
+            end, size = start, 0
+            while end < len(items) and (end == start or size + len(items[end].read.calls) <= step):
+                size += len(items[end].read.calls)
+                end += 1
+            group = items[start:end]
+            calls = [call for item in group for call in item.read.calls]
             try:
-                results = self.score(item.read.calls)
+                results = self.score(calls, deadline=deadline)
+            except DeadlineReached as exc:
+                self._unscored(items[start:], exc)
+                return [item.sequence_number for item in items[start:]]
+            except Exception:
+                failed_at = self._score_one_by_one(group, deadline)
+                if failed_at is not None:
+                    return [item.sequence_number for item in items[start + failed_at:]]
+            else:
+                self.record(calls, results)
+            start = end
+        return []
+
+    def _score_one_by_one(self, group: list[KinesisItem], deadline: Deadline | None) -> int | None:
+        """Score and record the items of `group` in order; the index of the first that fails, else None."""
+        for index, item in enumerate(group):
+            try:
+                results = self.score(item.read.calls, deadline=deadline)
             except Exception as exc:
                 self._failed(item.read.calls, exc)
-                return [later.sequence_number for later in items[index:]]
+                return index
             self.record(item.read.calls, results)
-        return []
+        return None
+
+    def _unscored(self, items: list[KinesisItem], exc: Exception) -> None:
+        report_failure("pipeline.deadline", exc)
+        for item in items:
+            for call in item.read.calls:
+                self.recorder.count(OUTCOME_FAILED, call_attributes(call), 1, self.settings.evaluators)
 
 
 def _log_problems(problems: list[Problem]) -> None:

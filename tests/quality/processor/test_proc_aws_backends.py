@@ -17,6 +17,7 @@ from otel_llm._backends.aws import (
     make_aws_backends,
     split_text,
 )
+from otel_llm._backends.resilience import BackendUnavailable
 from otel_llm._config import Settings
 from otel_llm.testing import BedrockEmulator
 from otel_llm.testing.comprehend import ComprehendServer
@@ -38,7 +39,7 @@ def comprehend():
 def aws_settings(aws_env, emulator, comprehend) -> Settings:
     return Settings(backend="aws", aws_region="us-east-1", bedrock_endpoint_url=emulator.endpoint_url,
                     comprehend_endpoint_url=comprehend.endpoint_url, embedding_dimensions=256,
-                    backend_timeout_s=2.0)
+                    backend_timeout_s=10.0)  # budget of a whole call; generous on a loaded machine
 
 
 # --- splitting -------------------------------------------------------------------------------------
@@ -106,8 +107,9 @@ def test_clients_are_bounded_in_time_and_retries(aws_settings):
     assert isinstance(backends, Backends) and backends.name == "aws"
     for backend in (backends.embeddings, backends.sentiment, backends.toxicity):
         config = backend._client.get().meta.config
-        assert (config.connect_timeout, config.read_timeout) == (2.0, 2.0)
-        assert config.retries["total_max_attempts"] == MAX_ATTEMPTS
+        assert (config.connect_timeout, config.read_timeout) == (10.0, 10.0)
+        assert config.retries["total_max_attempts"] == 1  # retries are ours, inside the call's budget
+    assert backends.sentiment._client is backends.toxicity._client  # one Comprehend breaker
 
 
 # --- Comprehend sentiment -------------------------------------------------------------------------
@@ -137,9 +139,10 @@ def test_sentiment_throttling_is_retried_a_bounded_number_of_times(aws_settings,
     assert len(comprehend.requests) == 3
     comprehend.reset()
     comprehend.throttle(100, code="TooManyRequestsException")
-    with pytest.raises(ClientError) as caught:
+    with pytest.raises(BackendUnavailable) as caught:
         sentiment.sentiment(["great"])
-    assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert caught.value.__cause__.response["Error"]["Code"] == "TooManyRequestsException"
     assert len(comprehend.requests) == MAX_ATTEMPTS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -15,6 +15,10 @@ from ...record import Evaluation, LLMCall, Scores
 
 if TYPE_CHECKING:
     from ..._backends import Backends
+
+
+class EmbedGuardLike(Protocol):
+    def embed(self, backend: Any, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass
@@ -29,11 +33,16 @@ class Batch:
     backends: Backends
     settings: Settings
     vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
+    guard: EmbedGuardLike | None = None  # refuses texts whose embedding already failed in this batch
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Rows for `texts`: precomputed where possible, the rest in one backend call."""
         missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
-        fresh = dict(zip(missing, self.backends.embeddings.embed(missing), strict=True)) if missing else {}
+        embeddings = self.backends.embeddings
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            new = self.guard.embed(embeddings, missing) if self.guard else embeddings.embed(missing)
+            fresh = dict(zip(missing, new, strict=True))
         rows = [self.vectors[t] if t in self.vectors else fresh[t] for t in texts]
         return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
