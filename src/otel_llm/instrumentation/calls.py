@@ -1,6 +1,6 @@
 """`BedrockCall`: the one object that follows a Bedrock call from request to span end.
 
-It parses the request, opens the span (or joins the contrib botocore span), reads the response,
+It parses the request, opens the span, reads the response,
 records the call metrics and hands the `LLMCall` record to the side channel before the span ends.
 Every method catches its own failures: the user's call never sees them.
 """
@@ -14,12 +14,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
-from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.semconv._incubating.attributes import aws_attributes as aws
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv.attributes import error_attributes
-from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from .. import sidechannel
 from ..failures import report_failure
@@ -35,7 +34,6 @@ from .families import (
     parse_stream_chunk,
 )
 from .families.base import ParsedRequest, ParsedResponse, StreamAccumulator
-from .families.invoke import INVOCATION_METRICS
 from .streams import wrap_stream
 from .telemetry import (
     TOKEN_INPUT,
@@ -77,12 +75,11 @@ MAX_PARSED_REQUEST_BYTES = 2 << 20
 class BedrockCall:
     """One Bedrock call: request parsing, span, metrics and the side-channel record."""
 
-    __slots__ = ("acc", "api", "attribute_sets", "chunk_at", "ended", "family", "first_chunk_s", "owns_span",
+    __slots__ = ("acc", "api", "attribute_sets", "chunk_at", "ended", "family", "first_chunk_s",
                  "request", "request_model", "response_model", "server_address", "span", "start", "telemetry")
 
     def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
-                 server: tuple[str | None, int | None], joined_span: Span | None,
-                 context: Context | None = None) -> None:
+                 server: tuple[str | None, int | None], context: Context | None = None) -> None:
         self.telemetry = telemetry
         self.api = api
         self.ended = False
@@ -108,15 +105,11 @@ class BedrockCall:
         self.attribute_sets = sets = telemetry.attribute_sets(
             self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
             server, self.response_model)
-        self.owns_span = joined_span is None
-        if joined_span is not None:
-            self.span = joined_span
-        else:
-            attributes = {**sets.span, **request_attributes(self.request)}
-            if api == APPLY_GUARDRAIL:
-                attributes.update(_guardrail_request_attributes(params))
-            self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
-                                                    attributes=attributes)
+        attributes = {**sets.span, **request_attributes(self.request)}
+        if api == APPLY_GUARDRAIL:
+            attributes.update(_guardrail_request_attributes(params))
+        self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
+                                                attributes=attributes)
         self.start = default_timer()
 
     # --- outcomes -------------------------------------------------------------------------------
@@ -158,7 +151,7 @@ class BedrockCall:
             now = default_timer()
             if self.first_chunk_s is None:
                 self.first_chunk_s = now - self.start
-            else:  # contrib records no chunk timings: these are ours even beside it
+            else:
                 self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
                                               self.attribute_sets.base),))
             self.chunk_at = now
@@ -167,19 +160,12 @@ class BedrockCall:
                 return
             if self.api == CONVERSE_STREAM:
                 parse_converse_event(event, acc)
-                final = "metadata" in event
             else:
                 chunk = event.get("chunk") if isinstance(event, dict) else None
                 data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
                 parse_stream_chunk(self.family, data, acc)
-                final = isinstance(data, dict) and INVOCATION_METRICS in data
         except Exception as exc:
             report_failure("instrumentation", exc)
-            return
-        if final and not self.owns_span:
-            # The contrib span ends as soon as it sees this last event, which it gets after us:
-            # hand the record over now, while that span is still open.
-            self.end_stream(None)
 
     def end_stream(self, exc: BaseException | None) -> None:
         """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
@@ -228,16 +214,14 @@ class BedrockCall:
         measurements = []
         if streamed and self.first_chunk_s is not None:
             measurements.append((telemetry.time_to_first_chunk, self.first_chunk_s, attrs))
-        if self.owns_span:  # beside contrib botocore, duration and tokens are its to record
-            measurements.append((telemetry.duration, duration, attrs))
-            input_tokens = total_input_tokens(response)
-            if input_tokens is not None:
-                measurements.append((telemetry.token_usage, input_tokens, input_attrs))
-            if response.output_tokens is not None:
-                measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
-        if measurements:
-            telemetry.recorder.add(measurements)
-        if self.owns_span and span.is_recording():
+        measurements.append((telemetry.duration, duration, attrs))
+        input_tokens = total_input_tokens(response)
+        if input_tokens is not None:
+            measurements.append((telemetry.token_usage, input_tokens, input_attrs))
+        if response.output_tokens is not None:
+            measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
+        telemetry.recorder.add(measurements)
+        if span.is_recording():
             set_response_attributes(span, response)
             if streamed and self.first_chunk_s is not None:
                 span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
@@ -252,12 +236,11 @@ class BedrockCall:
         if sidechannel.listening() and self.scored and span.is_recording():
             span_context = span.get_span_context()
             sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
-        if self.owns_span:
-            span.end()
+        span.end()
 
     def _end_guardrail(self, response: dict[str, Any]) -> None:
         action = response.get("action")
-        if self.owns_span and isinstance(action, str) and self.span.is_recording():
+        if isinstance(action, str) and self.span.is_recording():
             self.span.set_attribute(ATTR_GUARDRAIL_ACTION, action)
             if action == "GUARDRAIL_INTERVENED":
                 self.span.set_attribute(gen_ai.GEN_AI_RESPONSE_FINISH_REASONS, ["guardrail_intervened"])
@@ -269,11 +252,10 @@ class BedrockCall:
             return
         self.ended = True
         try:
-            if self.owns_span:
-                if exc is not None:
-                    description = error_description(exc, self.telemetry.capture_content)
-                    self.span.set_status(Status(StatusCode.ERROR, description))
-                self.span.end()
+            if exc is not None:
+                description = error_description(exc, self.telemetry.capture_content)
+                self.span.set_status(Status(StatusCode.ERROR, description))
+            self.span.end()
         except Exception as failure:
             report_failure("instrumentation", failure)
 
@@ -417,19 +399,3 @@ class _FailedRead:
 
     def close(self) -> None:
         pass
-
-
-def current_contrib_span(api: str, context: Context | None = None) -> Span | None:
-    """The span `opentelemetry-instrumentation-botocore` opened around this very call, if any.
-
-    Our patch sits beneath every other wrapper of `_make_api_call`, so the contrib span, when there
-    is one, is the current span here.
-    """
-    span = trace.get_current_span(context)
-    attributes = getattr(span, "attributes", None)
-    if not attributes:
-        return None
-    if attributes.get("rpc.system") == "aws-api" and attributes.get("rpc.method") == api \
-            and attributes.get("rpc.service") == "Bedrock Runtime":
-        return span
-    return None
