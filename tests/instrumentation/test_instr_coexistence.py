@@ -19,8 +19,8 @@ from botocore.client import BaseClient
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 from opentelemetry.instrumentation.botocore import extensions as contrib_extensions
 
-from otel_llm.instrumentation.contrib_botocore import BOTOCORE_REGISTRIES, SERVICE
-from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm._instrumentation.contrib_botocore import BOTOCORE_REGISTRIES, SERVICE
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.testing import Reply
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
