@@ -276,10 +276,10 @@ def error_type(exc: BaseException) -> str:
 
 
 def error_description(exc: BaseException, capture_content: bool) -> str:
-    """The span status description: the service's message for AWS errors; for any other error only its
-    type unless content capture is on, since local errors quote the request (botocore's parameter
-    validation prints the invalid value, a whole body included)."""
-    return str(exc) if capture_content or isinstance(exc, ClientError) else type(exc).__qualname__
+    """The span status description: the error's message only when content capture is on, else its
+    `error.type`. Messages quote content: botocore's parameter validation prints the invalid value, and
+    the service's own (a ValidationException, an error event mid-stream) can quote the prompt."""
+    return str(exc) if capture_content else error_type(exc)
 
 
 def load_json_body(body: Any) -> dict[str, Any] | None:
