@@ -83,11 +83,7 @@ class BedrockCall:
             ref = lookup(self.request_model, telemetry.resolved_model(self.request_model))
             self.family = ref.family
             self.response_model = ref.model_id
-            if api in (CONVERSE, CONVERSE_STREAM):
-                self.request = parse_request(ref.family, api, params)
-            else:
-                body = load_json_body(params.get("body"))
-                self.request = parse_request(ref.family, api, body) if body is not None else ParsedRequest()
+            self.request = _parse_request(ref.family, api, params)
         self.attribute_sets = sets = telemetry.attribute_sets(
             self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
             server, self.response_model)
@@ -254,6 +250,19 @@ class BedrockCall:
                            server_address=self.server_address, span_context=span_context)
 
 
+def _parse_request(family: Any, api: str, params: dict[str, Any]) -> ParsedRequest:
+    """The request as parsed; a request the parsers cannot read (any error: a RecursionError on deeply
+    nested JSON, a broken family parser) still gets its span, without request details."""
+    try:
+        if api in (CONVERSE, CONVERSE_STREAM):
+            return parse_request(family, api, params)
+        body = load_json_body(params.get("body"))
+        return parse_request(family, api, body) if body is not None else ParsedRequest()
+    except Exception as exc:
+        report_failure("instrumentation.request", exc)
+        return ParsedRequest()
+
+
 def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:
     attributes = {aws.AWS_BEDROCK_GUARDRAIL_ID: str(params.get("guardrailIdentifier") or "")}
     for key, name in ((ATTR_GUARDRAIL_VERSION, "guardrailVersion"), (ATTR_GUARDRAIL_SOURCE, "source")):
@@ -299,7 +308,7 @@ def load_json_body(body: Any) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return None
     return value if isinstance(value, dict) else None
 
