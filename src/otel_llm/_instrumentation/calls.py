@@ -90,6 +90,12 @@ class BedrockCall:
         attributes = {**sets.span, **request_attributes(self.request)}
         if api == APPLY_GUARDRAIL:
             attributes.update(_guardrail_request_attributes(params))
+        else:
+            guardrail = _request_guardrail(api, params)
+            if guardrail:
+                attributes[aws.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
+            if api in (CONVERSE_STREAM, INVOKE_STREAM):
+                attributes[gen_ai.GEN_AI_REQUEST_STREAM] = True
         self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
                                                 attributes=attributes)
         self.start = default_timer()
@@ -179,6 +185,8 @@ class BedrockCall:
             return
         self.ended = True
         duration = default_timer() - self.start
+        if self.request.operation == "embeddings":  # embeddings produce no output tokens (a header says 0)
+            response.output_tokens = None
         span = self.span
         error = error_type(exc) if exc is not None else None
         telemetry = self.telemetry
@@ -261,6 +269,16 @@ def _parse_request(family: Any, api: str, params: dict[str, Any]) -> ParsedReque
     except Exception as exc:
         report_failure("instrumentation.request", exc)
         return ParsedRequest()
+
+
+def _request_guardrail(api: str, params: dict[str, Any]) -> str | None:
+    """The guardrail a model call applies: Converse `guardrailConfig`, InvokeModel `guardrailIdentifier`."""
+    if api in (CONVERSE, CONVERSE_STREAM):
+        config = params.get("guardrailConfig")
+        value = config.get("guardrailIdentifier") if isinstance(config, dict) else None
+    else:
+        value = params.get("guardrailIdentifier")
+    return value if isinstance(value, str) and value else None
 
 
 def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:

@@ -127,6 +127,8 @@ class QualityRecorder:
                                           "gen_ai.evaluation.score.value": value}
             if label:
                 attributes["gen_ai.evaluation.score.label"] = label
+            if call.response_id:
+                attributes["gen_ai.response.id"] = call.response_id
             event_logger.emit(event_name=EVALUATION_EVENT, context=context, attributes=attributes)
 
 

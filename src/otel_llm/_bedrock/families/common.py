@@ -14,6 +14,7 @@ TEMPERATURE = "gen_ai.request.temperature"
 TOP_P = "gen_ai.request.top_p"
 TOP_K = "gen_ai.request.top_k"
 STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+OUTPUT_TYPE = "gen_ai.output.type"
 
 # Finish reasons that are themselves an exact refusal signal (compared lower-cased).
 _REFUSAL_REASONS = {
@@ -290,6 +291,15 @@ def read_usage(usage: Any, response: ParsedResponse) -> None:
         value = as_count(first(usage, *keys))
         if value is not None:
             setattr(response, attr, value)
+    reasoning = as_count(as_dict(usage.get("completion_tokens_details")).get("reasoning_tokens"))
+    if reasoning is not None:  # OpenAI's shape (gpt-oss)
+        response.reasoning_tokens = reasoning
+
+
+def output_type(response_format: Any) -> str | None:
+    """`gen_ai.output.type` from an OpenAI-style `response_format`: json for json_object / json_schema."""
+    kind = as_str(as_dict(response_format).get("type"))
+    return "json" if kind.startswith("json") else "text" if kind == "text" else None
 
 
 _USAGE_KEYS = (
