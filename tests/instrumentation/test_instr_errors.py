@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -114,3 +115,45 @@ def test_instr_internal_failures_never_reach_the_user(harness: Any, operation: s
     else:
         assert len(list(response["stream" if operation == "converse_stream" else "body"])) > 2
     assert len(harness.genai_spans()) == 1  # exported before the broken processor raised
+
+
+QUOTED = "Input 'my account number is 4111-1111' is too long"
+
+
+@pytest.mark.parametrize("capture", [False, True], ids=["capture-off", "capture-on"])
+@pytest.mark.parametrize("where", ["response", "mid-stream"])
+def test_instr_error_messages_are_content(harness: Any, capture: bool, where: str) -> None:
+    """A service message quoting the prompt reaches the span status only with content capture on."""
+    harness.instrument(capture_content=capture)
+    client = harness.emulator.client()
+    if where == "response":
+        harness.emulator.enqueue(Reply(error="ValidationException", error_message=QUOTED))
+        with pytest.raises(ClientError) as raised:
+            client.converse(modelId=MODEL, messages=MESSAGES)
+    else:
+        harness.emulator.enqueue(Reply(error="ValidationException", error_message=QUOTED,
+                                       error_after_chunks=2))
+        with pytest.raises(ClientError) as raised:
+            for _ in client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"]:
+                pass
+    assert "4111-1111" in str(raised.value)  # the caller's exception keeps its message
+
+    [span] = harness.finished()
+    assert span.attributes["error.type"] == "ValidationException"
+    if capture:
+        assert "4111-1111" in span.status.description
+    else:
+        assert span.status.description == "ValidationException"
+
+
+def test_instr_a_request_the_parsers_cannot_read_still_gets_its_span(harness: Any) -> None:
+    """100k-deep JSON raises RecursionError, not ValueError, when parsed: the call still gets its span,
+    without request details."""
+    harness.instrument()
+    harness.emulator.enqueue(Reply(text="ok"))
+    deep = "[" * 100_000 + "]" * 100_000
+    with contextlib.suppress(ClientError):  # the emulator may refuse the body; the span is what matters
+        harness.emulator.client().invoke_model(modelId=MODEL, body='{"messages": ' + deep + "}")
+    [span] = harness.finished()
+    assert span.attributes["gen_ai.request.model"] == MODEL
+    assert "gen_ai.request.max_tokens" not in span.attributes

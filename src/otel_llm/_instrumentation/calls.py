@@ -1,6 +1,6 @@
 """`BedrockCall`: the one object that follows a Bedrock call from request to span end.
 
-It parses the request, opens the span (or joins the contrib botocore span), reads the response,
+It parses the request, opens the span, reads the response,
 records the call metrics and hands the `LLMCall` record to the side channel before the span ends.
 Its hooks (`succeed`, `fail`, `on_event`, `end_stream`) raise freely: they are called at the boundary
 through `safe_call`, which reports a failure and ends the span anyway (`end_quietly`).
@@ -16,12 +16,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
-from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.semconv._incubating.attributes import aws_attributes as aws
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv.attributes import error_attributes
-from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from .. import _sidechannel as sidechannel
 from .._bedrock.exchange import apply_header_tokens, fold_event, parse_request, parse_response, to_llm_call
@@ -65,12 +64,11 @@ MAX_PARSED_REQUEST_BYTES = 2 << 20
 class BedrockCall:
     """One Bedrock call: request parsing, span, metrics and the side-channel record."""
 
-    __slots__ = ("acc", "api", "attribute_sets", "chunk_at", "ended", "family", "first_chunk_s", "owns_span",
+    __slots__ = ("acc", "api", "attribute_sets", "chunk_at", "ended", "family", "first_chunk_s",
                  "request", "request_model", "response_model", "server_address", "span", "start", "telemetry")
 
     def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
-                 server: tuple[str | None, int | None], joined_span: Span | None,
-                 context: Context | None = None) -> None:
+                 server: tuple[str | None, int | None], context: Context | None = None) -> None:
         self.telemetry = telemetry
         self.api = api
         self.ended = False
@@ -88,23 +86,21 @@ class BedrockCall:
             ref = lookup(self.request_model, telemetry.resolved_model(self.request_model))
             self.family = ref.family
             self.response_model = ref.model_id
-            if api in (CONVERSE, CONVERSE_STREAM):
-                self.request = parse_request(ref.family, api, params)
-            else:
-                body = load_json_body(params.get("body"))
-                self.request = parse_request(ref.family, api, body) if body is not None else ParsedRequest()
+            self.request = _parse_request(ref.family, api, params)
         self.attribute_sets = sets = telemetry.attribute_sets(
             self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
             server, self.response_model)
-        self.owns_span = joined_span is None
-        if joined_span is not None:
-            self.span = joined_span
+        attributes = {**sets.span, **request_attributes(self.request)}
+        if api == APPLY_GUARDRAIL:
+            attributes.update(_guardrail_request_attributes(params))
         else:
-            attributes = {**sets.span, **request_attributes(self.request)}
-            if api == APPLY_GUARDRAIL:
-                attributes.update(_guardrail_request_attributes(params))
-            self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
-                                                    attributes=attributes)
+            guardrail = _request_guardrail(api, params)
+            if guardrail:
+                attributes[aws.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
+            if api in (CONVERSE_STREAM, INVOKE_STREAM):
+                attributes[gen_ai.GEN_AI_REQUEST_STREAM] = True
+        self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
+                                                attributes=attributes)
         self.start = default_timer()
 
     # --- outcomes -------------------------------------------------------------------------------
@@ -137,7 +133,7 @@ class BedrockCall:
         now = default_timer()
         if self.first_chunk_s is None:
             self.first_chunk_s = now - self.start
-        else:  # contrib records no chunk timings: these are ours even beside it
+        else:
             self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
                                           self.attribute_sets.base),))
         self.chunk_at = now
@@ -149,10 +145,7 @@ class BedrockCall:
         else:
             chunk = event.get("chunk") if isinstance(event, dict) else None
             data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
-        if fold_event(self.family, self.api, data, acc) and not self.owns_span:
-            # The contrib span ends as soon as it sees this last event, which it gets after us:
-            # hand the record over now, while that span is still open.
-            self.end_stream_safely(None)
+        fold_event(self.family, self.api, data, acc)
 
     def end_stream(self, exc: BaseException | None) -> None:
         """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
@@ -184,6 +177,8 @@ class BedrockCall:
             return
         self.ended = True
         duration = default_timer() - self.start
+        if self.request.operation == "embeddings":  # embeddings produce no output tokens (a header says 0)
+            response.output_tokens = None
         span = self.span
         error = error_type(exc) if exc is not None else None
         telemetry = self.telemetry
@@ -196,16 +191,14 @@ class BedrockCall:
         measurements = []
         if streamed and self.first_chunk_s is not None:
             measurements.append((telemetry.time_to_first_chunk, self.first_chunk_s, attrs))
-        if self.owns_span:  # beside contrib botocore, duration and tokens are its to record
-            measurements.append((telemetry.duration, duration, attrs))
-            input_tokens = total_input_tokens(response)
-            if input_tokens is not None:
-                measurements.append((telemetry.token_usage, input_tokens, input_attrs))
-            if response.output_tokens is not None:
-                measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
-        if measurements:
-            telemetry.recorder.add(measurements)
-        if self.owns_span and span.is_recording():
+        measurements.append((telemetry.duration, duration, attrs))
+        input_tokens = total_input_tokens(response)
+        if input_tokens is not None:
+            measurements.append((telemetry.token_usage, input_tokens, input_attrs))
+        if response.output_tokens is not None:
+            measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
+        telemetry.recorder.add(measurements)
+        if span.is_recording():
             set_response_attributes(span, response)
             if streamed and self.first_chunk_s is not None:
                 span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
@@ -223,12 +216,11 @@ class BedrockCall:
         if sidechannel.listening() and self.scored and span.is_recording():
             span_context = span.get_span_context()
             sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
-        if self.owns_span:
-            span.end()
+        span.end()
 
     def _end_guardrail(self, response: dict[str, Any]) -> None:
         action = response.get("action")
-        if self.owns_span and isinstance(action, str) and self.span.is_recording():
+        if isinstance(action, str) and self.span.is_recording():
             self.span.set_attribute(ATTR_GUARDRAIL_ACTION, action)
             if action == "GUARDRAIL_INTERVENED":
                 self.span.set_attribute(gen_ai.GEN_AI_RESPONSE_FINISH_REASONS, ["guardrail_intervened"])
@@ -239,11 +231,10 @@ class BedrockCall:
         if self.ended:
             return
         self.ended = True
-        if self.owns_span:
-            if exc is not None:
-                description = error_description(exc, self.telemetry.capture_content)
-                self.span.set_status(Status(StatusCode.ERROR, description))
-            self.span.end()
+        if exc is not None:
+            description = error_description(exc, self.telemetry.capture_content)
+            self.span.set_status(Status(StatusCode.ERROR, description))
+        self.span.end()
 
     @property
     def scored(self) -> bool:
@@ -257,6 +248,29 @@ class BedrockCall:
                            max_chars=self.telemetry.max_chars, duration_s=duration,
                            time_to_first_chunk_s=self.first_chunk_s, streamed=streamed, error_type=error,
                            server_address=self.server_address, span_context=span_context)
+
+
+def _parse_request(family: Any, api: str, params: dict[str, Any]) -> ParsedRequest:
+    """The request as parsed; a request the parsers cannot read (any error: a RecursionError on deeply
+    nested JSON, a broken family parser) still gets its span, without request details."""
+    try:
+        if api in (CONVERSE, CONVERSE_STREAM):
+            return parse_request(family, api, params)
+        body = load_json_body(params.get("body"))
+        return parse_request(family, api, body) if body is not None else ParsedRequest()
+    except Exception as exc:
+        report_failure("instrumentation.request", exc)
+        return ParsedRequest()
+
+
+def _request_guardrail(api: str, params: dict[str, Any]) -> str | None:
+    """The guardrail a model call applies: Converse `guardrailConfig`, InvokeModel `guardrailIdentifier`."""
+    if api in (CONVERSE, CONVERSE_STREAM):
+        config = params.get("guardrailConfig")
+        value = config.get("guardrailIdentifier") if isinstance(config, dict) else None
+    else:
+        value = params.get("guardrailIdentifier")
+    return value if isinstance(value, str) and value else None
 
 
 def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:
@@ -281,10 +295,10 @@ def error_type(exc: BaseException) -> str:
 
 
 def error_description(exc: BaseException, capture_content: bool) -> str:
-    """The span status description: the service's message for AWS errors; for any other error only its
-    type unless content capture is on, since local errors quote the request (botocore's parameter
-    validation prints the invalid value, a whole body included)."""
-    return str(exc) if capture_content or isinstance(exc, ClientError) else type(exc).__qualname__
+    """The span status description: the error's message only when content capture is on, else its
+    `error.type`. Messages quote content: botocore's parameter validation prints the invalid value, and
+    the service's own (a ValidationException, an error event mid-stream) can quote the prompt."""
+    return str(exc) if capture_content else error_type(exc)
 
 
 def load_json_body(body: Any) -> dict[str, Any] | None:
@@ -304,7 +318,7 @@ def load_json_body(body: Any) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return None
     return value if isinstance(value, dict) else None
 
@@ -338,19 +352,3 @@ class _FailedRead:
 
     def close(self) -> None:
         pass
-
-
-def current_contrib_span(api: str, context: Context | None = None) -> Span | None:
-    """The span `opentelemetry-instrumentation-botocore` opened around this very call, if any.
-
-    Our patch sits beneath every other wrapper of `_make_api_call`, so the contrib span, when there
-    is one, is the current span here.
-    """
-    span = trace.get_current_span(context)
-    attributes = getattr(span, "attributes", None)
-    if not attributes:
-        return None
-    if attributes.get("rpc.system") == "aws-api" and attributes.get("rpc.method") == api \
-            and attributes.get("rpc.service") == "Bedrock Runtime":
-        return span
-    return None

@@ -2,9 +2,7 @@
 
 The patch always sits directly around botocore's own function, beneath any other wrapper (such as
 `opentelemetry-instrumentation-botocore`'s), so instrumenting and uninstrumenting in any order leave
-the others intact, and a contrib span, when present, is current while our wrapper runs. In that case
-contrib owns the span and the `gen_ai.client.*` call metrics; we only hand the `LLMCall` record to
-the side channel, keyed by the contrib span, so quality metrics still flow and nothing is counted twice.
+the others intact. While we are instrumented, contrib skips `bedrock-runtime` (`contrib_botocore`).
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 
 from .._config import Settings, logger
 from .._failures import report_failure
+from .contrib_botocore import ContribSkip
 from .profiles import InferenceProfileResolver
 from .semconv import Telemetry
 from .wrappers import ApiCallWrapper
@@ -39,6 +38,7 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _wrapper: ApiCallWrapper | None = None
     _resolver: InferenceProfileResolver | None = None
+    _contrib: ContribSkip | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("botocore >= 1.34, < 2",)
@@ -52,6 +52,8 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._resolver = resolver
         self._wrapper = ApiCallWrapper(telemetry)
         _insert_innermost(BaseClient, _PATCHED, self._wrapper)
+        self._contrib = ContribSkip()
+        self._contrib.install()
         if settings.metrics_enabled:
             _install_processor(kwargs, settings)
 
@@ -60,6 +62,9 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _remove(BaseClient, _PATCHED, self._wrapper)
             self._wrapper.telemetry.stop()
             self._wrapper = None
+        if self._contrib is not None:
+            self._contrib.remove()
+            self._contrib = None
         if self._resolver is not None:
             self._resolver.stop()
             self._resolver = None

@@ -88,14 +88,14 @@ class AttributeSets:
             base[gen_ai.GEN_AI_REQUEST_MODEL] = metric_model
         if server[0]:
             base[server_attributes.SERVER_ADDRESS] = server[0]
+        if server[1] is not None:
+            base[server_attributes.SERVER_PORT] = server[1]
+        if response_model:
+            base[gen_ai.GEN_AI_RESPONSE_MODEL] = response_model
         self.base = base
         self.input_tokens = {**base, **TOKEN_INPUT}
         self.output_tokens = {**base, **TOKEN_OUTPUT}
         self.span = dict(base)
-        if server[1] is not None:
-            self.span[server_attributes.SERVER_PORT] = server[1]
-        if response_model:
-            self.span[gen_ai.GEN_AI_RESPONSE_MODEL] = response_model
         self.span_name = f"{operation} {model}".rstrip()
 
 
@@ -131,6 +131,7 @@ def set_response_attributes(span: Span, response: ParsedResponse) -> None:
         (gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS, response.output_tokens),
         (gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, response.cache_read_tokens),
         (gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, response.cache_write_tokens),
+        (gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, response.reasoning_tokens),
     ):
         if value is not None:
             attributes[key] = value

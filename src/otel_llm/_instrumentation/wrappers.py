@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_http_instrumentation
 
 from .._failures import report_failure, safe_call
-from .calls import OPERATIONS, BedrockCall, current_contrib_span
+from .calls import OPERATIONS, BedrockCall
 from .semconv import Telemetry
 
 SERVICE = "bedrock-runtime"
@@ -44,19 +44,19 @@ class ApiCallWrapper:
                 params = args[1] if len(args) > 1 else kwargs.get("api_params", {})
                 current = context.get_current()
                 call = BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
-                                   current_contrib_span(operation, current), current)
+                                   current)
         except Exception as exc:
             report_failure("instrumentation", exc)
         if call is None:  # never inside the try above: the user's own errors must not be caught there
             return wrapped(*args, **kwargs)
-        token = context.attach(trace.set_span_in_context(call.span, current)) if call.owns_span else None
+        token = context.attach(trace.set_span_in_context(call.span, current))
         try:
-            response = wrapped(*args, **kwargs)
+            with suppress_http_instrumentation():  # as contrib does for every AWS call: no HTTP child span
+                response = wrapped(*args, **kwargs)
         except BaseException as exc:
             safe_call("instrumentation", call.fail, exc, recover=partial(call.end_quietly, exc))
             raise
         finally:
-            if token is not None:
-                context.detach(token)
+            context.detach(token)
         safe_call("instrumentation", call.succeed, response, recover=partial(call.end_quietly, None))
         return response

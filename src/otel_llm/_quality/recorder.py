@@ -125,6 +125,8 @@ class QualityRecorder:
                                           "gen_ai.evaluation.score.value": evaluation.score}
             if evaluation.label:
                 attributes["gen_ai.evaluation.score.label"] = evaluation.label
+            if call.response_id:
+                attributes["gen_ai.response.id"] = call.response_id
             event_logger.emit(event_name=EVALUATION_EVENT, context=context, attributes=attributes)
 
 

@@ -470,6 +470,39 @@ def cohere_chat_chunks(c: Completion) -> list[dict[str, Any]]:
     ]
 
 
+def cohere_text(c: Completion) -> dict[str, Any]:
+    """Legacy Command (`command-text-v14`, `command-light-text-v14`): one generation per answer."""
+    return {
+        "id": str(uuid.UUID(c.response_id)),
+        "generations": [{"id": str(uuid.uuid4()), "text": c.text, "finish_reason": c.native(_COHERE_STOP)}],
+        "prompt": str(c.body.get("prompt", "")),
+    }
+
+
+def cohere_text_chunks(c: Completion) -> list[dict[str, Any]]:
+    """Bedrock streams legacy Command as one generation delta per chunk; the last one finishes."""
+    out = [{"generations": [{"text": p, "is_finished": False, "index": 0}]} for p in c.pieces]
+    last = {"text": "", "is_finished": True, "index": 0, "finish_reason": c.native(_COHERE_STOP)}
+    return [*out, {"generations": [last]}]
+
+
+_J2_STOP = {"end_turn": "endoftext", "max_tokens": "length", "stop_sequence": "stop"}
+
+
+def ai21_j2(c: Completion) -> dict[str, Any]:
+    """Jurassic-2 completions: token lists beside each text, the finish reason as an object."""
+    def tokens(text: str) -> list[dict[str, Any]]:
+        return [{"generatedToken": {"token": word}, "topTokens": None} for word in text.split()]
+
+    prompt = str(c.body.get("prompt", ""))
+    return {
+        "id": 1234,
+        "prompt": {"text": prompt, "tokens": tokens(prompt)},
+        "completions": [{"data": {"text": c.text, "tokens": tokens(c.text)},
+                         "finishReason": {"reason": c.native(_J2_STOP)}}],
+    }
+
+
 def cohere_embeddings(c: Completion) -> dict[str, Any]:
     if not isinstance(c.body["texts"], list) or not all(isinstance(t, str) for t in c.body["texts"]):
         raise BedrockError(
@@ -505,6 +538,8 @@ LLAMA = Format("llama", ("prompt",), llama, llama_chunks, "text_completion")
 MISTRAL_TEXT = Format("mistral_text", ("prompt",), mistral_text, mistral_text_chunks, "text_completion")
 MISTRAL_CHAT = Format("mistral_chat", ("messages",), mistral_chat, mistral_chat_chunks)
 COHERE = Format("cohere", ("message",), cohere_chat, cohere_chat_chunks)
+COHERE_TEXT = Format("cohere_text", ("prompt",), cohere_text, cohere_text_chunks, "text_completion")
+AI21_J2 = Format("ai21_j2", ("prompt",), ai21_j2, None, "text_completion")  # J2 does not stream
 COHERE_EMBED = Format("cohere_embed", ("texts",), cohere_embeddings, None, "embeddings")
 JAMBA = Format("ai21_jamba", ("messages",), jamba, jamba_chunks)
 DEEPSEEK = Format("deepseek", ("prompt",), deepseek, deepseek_chunks, "text_completion")
@@ -524,7 +559,10 @@ FORMATS: tuple[tuple[str, str | None, Format], ...] = (
     ("mistral.", "messages", MISTRAL_CHAT),
     ("mistral.", None, MISTRAL_TEXT),
     ("cohere.embed", None, COHERE_EMBED),
+    ("cohere.command-text", None, COHERE_TEXT),
+    ("cohere.command-light-text", None, COHERE_TEXT),
     ("cohere.", None, COHERE),
+    ("ai21.j2", None, AI21_J2),
     ("ai21.", None, JAMBA),
     ("deepseek.", "messages", OPENAI),
     ("deepseek.", None, DEEPSEEK),

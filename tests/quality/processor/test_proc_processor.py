@@ -257,7 +257,7 @@ def test_evaluation_events_are_linked_to_the_span(tracer_provider, meter_provide
                                 refusal=0.1, refused=False)
     processor = attach(tracer_provider, settings=Settings(evaluation_events=True, schedule_delay_ms=10),
                        meter_provider=meter_provider, scorer=scorer, logger_provider=logger_provider)
-    record = llm_call(tracer_provider, 1)
+    record = llm_call(tracer_provider, 1, response_id="msg_01abc")
     assert processor.force_flush(10_000)
     events = [data.log_record for data in exporter.get_finished_logs()]
     by_name = {e.attributes["gen_ai.evaluation.name"]: e for e in events}
@@ -267,6 +267,7 @@ def test_evaluation_events_are_linked_to_the_span(tracer_provider, meter_provide
     assert by_name["similarity"].attributes["gen_ai.evaluation.score.value"] == pytest.approx(0.8)
     for event in events:
         assert event.event_name == "gen_ai.evaluation.result"
+        assert event.attributes["gen_ai.response.id"] == "msg_01abc"
         assert (event.trace_id, event.span_id) == (record.span_context.trace_id, record.span_context.span_id)
     logger_provider.shutdown()
 

@@ -7,7 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import anthropic, cohere, deepseek, embeddings, generic, jamba, llama, mistral, nova, openai, titan
+from . import (
+    ai21_j2,
+    anthropic,
+    cohere,
+    deepseek,
+    embeddings,
+    generic,
+    jamba,
+    llama,
+    mistral,
+    nova,
+    openai,
+    titan,
+)
 from .base import Family, ParsedRequest, ParsedResponse, StreamAccumulator
 from .common import output_messages
 from .converse import parse_converse_event, parse_converse_request, parse_converse_response
@@ -29,7 +42,7 @@ _TABLE: dict[str, tuple[tuple[str, Family], ...]] = {
     "meta": (("", llama.FAMILY),),
     "mistral": (("", mistral.FAMILY),),
     "cohere": (("embed", embeddings.FAMILY), ("command", cohere.FAMILY)),
-    "ai21": (("jamba", jamba.FAMILY),),
+    "ai21": (("jamba", jamba.FAMILY), ("j2", ai21_j2.FAMILY)),
     "deepseek": (("", deepseek.FAMILY),),
     "openai": (("", openai.FAMILY),),
     "qwen": (),
@@ -41,7 +54,7 @@ _TABLE: dict[str, tuple[tuple[str, Family], ...]] = {
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     anthropic.FAMILY, nova.FAMILY, titan.FAMILY, llama.FAMILY, mistral.FAMILY, cohere.FAMILY, jamba.FAMILY,
-    deepseek.FAMILY, openai.FAMILY, embeddings.FAMILY, generic.FAMILY)}
+    deepseek.FAMILY, openai.FAMILY, embeddings.FAMILY, ai21_j2.FAMILY, generic.FAMILY)}
 
 # ARN resource types that name a model (after the slash); every other type (application inference
 # profiles, imported and provisioned models) needs a resolved id from the caller.

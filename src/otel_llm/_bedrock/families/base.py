@@ -32,6 +32,7 @@ class ParsedResponse:
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None  # output tokens spent reasoning, where the usage says so
     refusal_signal: str | None = None  # record.SIGNAL_* when the response itself marks a refusal
 
 

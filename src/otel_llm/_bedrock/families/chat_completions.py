@@ -7,6 +7,7 @@ from typing import Any
 
 from .base import ParsedRequest, ParsedResponse, StreamAccumulator
 from .common import (
+    OUTPUT_TYPE,
     add_finish,
     add_text,
     add_tool_piece,
@@ -15,6 +16,7 @@ from .common import (
     as_str,
     build_request,
     first,
+    output_type,
     parse_messages,
     read_usage,
     request_params,
@@ -27,6 +29,9 @@ def parse_request(body: dict[str, Any]) -> ParsedRequest:
     body = as_dict(body)
     params = request_params(first(body, "max_completion_tokens", "max_tokens"), body.get("temperature"),
                             body.get("top_p"), body.get("top_k"), body.get("stop"))
+    kind = output_type(body.get("response_format"))
+    if kind:
+        params[OUTPUT_TYPE] = kind
     system, messages = parse_messages(body.get("messages"))
     return build_request("chat", system, messages, params)
 

@@ -1,6 +1,8 @@
 """Cohere Command R / R+ on InvokeModel: `message`, `chat_history`, `preamble`; `text`, `tool_calls`,
 `finish_reason`, `response_id`/`generation_id`, `meta.billed_units`; stream events `text-generation`,
-`tool-calls-generation`, `stream-end`. Legacy Command (`prompt`; `generations[]`) too."""
+`tool-calls-generation`, `stream-end`. Legacy Command (`command-text`, `command-light-text`: `prompt`;
+`generations[]`, streamed as `{"generations": [{"text", "is_finished", "finish_reason"}]}` or as
+`{"text", "is_finished"}` chunks) too."""
 
 from __future__ import annotations
 
@@ -74,7 +76,12 @@ class Cohere:
     def parse_chunk(self, chunk: dict[str, Any], acc: StreamAccumulator) -> None:
         chunk = as_dict(chunk)
         event = chunk.get("event_type")
-        if event == "text-generation" or (event is None and "text" in chunk):
+        if event is None and "generations" in chunk:  # legacy Command on Bedrock: a generation per chunk
+            for generation in as_list(chunk.get("generations")):
+                generation = as_dict(generation)
+                add_text(acc, generation.get("text"))  # a delta, as AWS's examples print them
+                add_finish(acc, generation.get("finish_reason"))
+        elif event == "text-generation" or (event is None and "text" in chunk):
             add_text(acc, chunk.get("text"))
         elif event == "tool-calls-generation":
             for position, call in enumerate(as_list(chunk.get("tool_calls"))):

@@ -14,6 +14,7 @@ TEMPERATURE = "gen_ai.request.temperature"
 TOP_P = "gen_ai.request.top_p"
 TOP_K = "gen_ai.request.top_k"
 STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+OUTPUT_TYPE = "gen_ai.output.type"
 
 # Finish reasons that are themselves an exact refusal signal (compared lower-cased).
 _REFUSAL_REASONS = {
@@ -26,6 +27,12 @@ _REFUSAL_REASONS = {
 
 _ROLES = {"chatbot": "assistant", "model": "assistant", "developer": "system"}
 _SYSTEM_ROLES = ("system", "developer")
+
+# The request work on the caller's thread is bounded whatever the request holds: at most this many
+# messages (or system blocks) are read, and the flattened prompt stops at this many characters (the
+# record keeps at most OTEL_LLM_MAX_CONTENT_CHARS of it anyway).
+MAX_PARSED_MESSAGES = 1000
+MAX_PARSED_CHARS = 1 << 20
 
 
 def as_dict(value: Any) -> dict:
@@ -130,7 +137,7 @@ def content_parts(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [text_part(content)] if content else []
     parts: list[dict[str, Any]] = []
-    for block in as_list(content):
+    for block in bounded_list(as_list(content)):
         if isinstance(block, str):
             parts.append(text_part(block))
             continue
@@ -169,7 +176,7 @@ def parse_messages(messages: Any) -> tuple[str, list[dict[str, Any]]]:
     `tool` messages become tool_call / tool_call_response parts."""
     system: list[str] = []
     out: list[dict[str, Any]] = []
-    for message in as_list(messages):
+    for message in bounded_list(as_list(messages)):
         message = as_dict(message)
         role = as_str(message.get("role")).lower() or "user"
         parts = content_parts(message.get("content"))
@@ -191,7 +198,7 @@ def system_text(system: Any) -> str:
     if isinstance(system, str):
         return system
     texts = []
-    for block in as_list(system):
+    for block in bounded_list(as_list(system)):
         block = as_dict(block)
         text = block.get("text")
         if not isinstance(text, str):  # Converse guardContent: {"guardContent": {"text": {"text": "..."}}}
@@ -204,11 +211,22 @@ def system_text(system: Any) -> str:
 def build_request(operation: str, system: str, messages: list[dict[str, Any]],
                   params: dict[str, Any]) -> ParsedRequest:
     """A ParsedRequest whose `prompt` is the system text then every message's text parts, in order."""
-    pieces = [system] if system else []
+    pieces = [system[:MAX_PARSED_CHARS]] if system else []
+    budget = MAX_PARSED_CHARS - len(pieces[0]) if pieces else MAX_PARSED_CHARS
     for message in messages:
-        pieces.extend(p["content"] for p in message["parts"] if p["type"] == "text" and p["content"])
+        for part in message["parts"]:
+            if budget > 0 and part["type"] == "text" and part["content"]:
+                pieces.append(part["content"][:budget])
+                budget -= len(pieces[-1])
     return ParsedRequest(operation=operation, system=system, prompt="\n".join(pieces), messages=messages,
                          params=params)
+
+
+def bounded_list(items: list[Any]) -> list[Any]:
+    """At most `MAX_PARSED_MESSAGES` items: the first (where a system message sits) and the latest."""
+    if len(items) <= MAX_PARSED_MESSAGES:
+        return items
+    return [items[0], *items[len(items) - MAX_PARSED_MESSAGES + 1:]]
 
 
 def text_request(prompt: Any, params: dict[str, Any], operation: str = "text_completion") -> ParsedRequest:
@@ -273,6 +291,15 @@ def read_usage(usage: Any, response: ParsedResponse) -> None:
         value = as_count(first(usage, *keys))
         if value is not None:
             setattr(response, attr, value)
+    reasoning = as_count(as_dict(usage.get("completion_tokens_details")).get("reasoning_tokens"))
+    if reasoning is not None:  # OpenAI's shape (gpt-oss)
+        response.reasoning_tokens = reasoning
+
+
+def output_type(response_format: Any) -> str | None:
+    """`gen_ai.output.type` from an OpenAI-style `response_format`: json for json_object / json_schema."""
+    kind = as_str(as_dict(response_format).get("type"))
+    return "json" if kind.startswith("json") else "text" if kind == "text" else None
 
 
 _USAGE_KEYS = (
