@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from otel_llm.backends.local import LocalEmbeddings
-from otel_llm.training.data import find_data_dir, load_stsb
+from otel_llm._backends.local import LocalEmbeddings
+from otel_llm._training.data import find_data_dir, load_stsb
 
 
 def realistic_texts(pairs: int, seed: int = 0) -> list[str]:

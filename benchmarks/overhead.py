@@ -101,7 +101,7 @@ def main() -> int:
     args = parser.parse_args()
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "otel_llm.cli", "emulator", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "otel_llm._cli", "emulator", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     try:

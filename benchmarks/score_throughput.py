@@ -15,11 +15,11 @@ import os
 import statistics
 import time
 
-from otel_llm.backends import make_backends
-from otel_llm.config import Settings
+from otel_llm._backends import make_backends
+from otel_llm._config import Settings
+from otel_llm._quality.scoring import Scorer
+from otel_llm._training.data import find_data_dir
 from otel_llm.record import LLMCall
-from otel_llm.scoring import Scorer
-from otel_llm.training.data import find_data_dir
 
 
 def workload(data_dir, pairs: int) -> list[LLMCall]:

@@ -1,4 +1,4 @@
-"""Measure the scoring candidates by cross-validation and train the heads shipped in src/otel_llm/models/.
+"""Measure the scoring candidates by cross-validation and train the heads shipped in src/otel_llm/_weights/.
 
     .venv/bin/python scripts/train_heads.py [--data-dir data] [--measure-only]
 
@@ -13,17 +13,17 @@ import logging
 
 import numpy as np
 
-from otel_llm.backends.lexical import LexicalEmbeddings
-from otel_llm.backends.local import LocalEmbeddings
-from otel_llm.models import MODELS_DIR
-from otel_llm.training.data import find_data_dir
-from otel_llm.training.evaluate import (
+from otel_llm._backends.lexical import LexicalEmbeddings
+from otel_llm._backends.local import LocalEmbeddings
+from otel_llm._training.data import find_data_dir
+from otel_llm._training.heads import (
     format_table,
     measure_all,
     train_sentiment_head,
     train_toxicity_head,
     write_report,
 )
+from otel_llm._weights import MODELS_DIR
 
 
 def _score(measures, candidate: str) -> float:

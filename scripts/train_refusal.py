@@ -1,9 +1,9 @@
-"""Train the refusal models shipped in `src/otel_llm/models/refusal-*.npz` and measure them.
+"""Train the refusal models shipped in `src/otel_llm/_weights/refusal-*.npz` and measure them.
 
     .venv/bin/python scripts/train_refusal.py [--data DIR]
 
 Deterministic: the same data and phrase files give the same weights. Writes the measures and the weights
-to `src/otel_llm/models/refusal-report.json`. See `otel_llm.evaluation`.
+to `src/otel_llm/_weights/refusal-report.json`. See `otel_llm._training.accuracy`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from otel_llm.backends.local import LocalEmbeddings
-from otel_llm.evaluation import format_report, measure_refusal, train_refusal_models
-from otel_llm.models import MODELS_DIR
-from otel_llm.training.data import find_data_dir
+from otel_llm._backends.local import LocalEmbeddings
+from otel_llm._training.accuracy import format_report, measure_refusal, train_refusal_models
+from otel_llm._training.data import find_data_dir
+from otel_llm._weights import MODELS_DIR
 
 
 def main() -> None:

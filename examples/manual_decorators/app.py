@@ -23,7 +23,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_llm import install, llm_span
-from otel_llm.config import Settings
+from otel_llm._config import Settings
 from otel_llm.exporters import EMFMetricExporter
 
 resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "manual-llm-app")})

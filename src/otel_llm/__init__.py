@@ -13,35 +13,44 @@ Names are imported lazily so that ``import otel_llm`` never loads a model or tor
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+try:
+    __version__ = importlib.metadata.version("otel-llm")
+except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0.0.0"
 
 _EXPORTS = {
-    "BedrockInstrumentor": "otel_llm.instrumentation.instrumentor",
-    "LLMMetricsSpanProcessor": "otel_llm.processor",
-    "install": "otel_llm.processor",
-    "llm_span": "otel_llm.decorators",
-    "score": "otel_llm.scoring",
-    "score_many": "otel_llm.scoring",
-    "Scores": "otel_llm.scoring",
-    "Scorer": "otel_llm.scoring",
+    "BedrockInstrumentor": "otel_llm._instrumentation.instrumentor",
+    "LLMMetricsSpanProcessor": "otel_llm._quality.processor",
+    "install": "otel_llm._quality.processor",
+    "llm_span": "otel_llm._decorators",
+    "score": "otel_llm._quality.scoring",
+    "score_many": "otel_llm._quality.scoring",
+    "Scores": "otel_llm.record",
+    "Scorer": "otel_llm._quality.scoring",
     "LLMCall": "otel_llm.record",
-    "Settings": "otel_llm.config",
+    "Settings": "otel_llm._config",
+    "Batch": "otel_llm.evaluators",
+    "ENTRY_POINT_GROUP": "otel_llm.evaluators",
+    "Evaluator": "otel_llm.evaluators",
 }
 
 __all__ = [
-    "BedrockInstrumentor", "LLMCall", "LLMMetricsSpanProcessor", "Scorer", "Scores", "Settings",
+    "ENTRY_POINT_GROUP", "Batch", "BedrockInstrumentor", "Evaluator", "LLMCall", "LLMMetricsSpanProcessor",
+    "Scorer", "Scores", "Settings",
     "__version__", "install", "llm_span", "score", "score_many",
 ]
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .decorators import llm_span
-    from .instrumentation.instrumentor import BedrockInstrumentor
-    from .processor import LLMMetricsSpanProcessor, install
-    from .record import LLMCall
-    from .scoring import Scorer, Scores, score, score_many
+    from ._config import Settings
+    from ._decorators import llm_span
+    from ._instrumentation.instrumentor import BedrockInstrumentor
+    from ._quality.processor import LLMMetricsSpanProcessor, install
+    from ._quality.scoring import Scorer, score, score_many
+    from .evaluators import ENTRY_POINT_GROUP, Batch, Evaluator
+    from .record import LLMCall, Scores
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""`LLMCall`: the one record every stage shares (parsers produce it, evaluators consume it)."""
+"""The two records every stage shares: `LLMCall` (parsers produce it, evaluators consume it) and `Scores`
+(what the evaluators said about one call; the recorder turns it into histograms). Plain data."""
 
 from __future__ import annotations
 
@@ -58,3 +59,21 @@ class LLMCall:
     server_address: str | None = None
     span_context: SpanContext | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Scores:
+    """What the evaluators said about one call; None where an evaluator was off, sampled out or had nothing
+    to judge. Sentiment, toxicity and refusal judge the completion; similarity compares it with the prompt."""
+
+    similarity: float | None = None  # cosine, [-1, 1]
+    sentiment: float | None = None  # [-1, 1]
+    sentiment_label: str | None = None
+    toxicity: float | None = None  # [0, 1]
+    toxicity_categories: tuple[str, ...] = ()
+    refusal: float | None = None  # [0, 1]
+    refused: bool | None = None
+    refusal_source: str | None = None  # guardrail_intervened | content_filtered | model_refusal | classifier
+    extra: dict[str, float] = field(default_factory=dict)  # custom evaluators, each in [0, 1]
+    backend: str = ""
+    failed: tuple[str, ...] = ()  # evaluators that failed on this call (each reported through report_failure)

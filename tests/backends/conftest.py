@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm.backends.lexical import LexicalEmbeddings
-from otel_llm.backends.local import LocalEmbeddings, local_available
+from otel_llm._backends.lexical import LexicalEmbeddings
+from otel_llm._backends.local import LocalEmbeddings, local_available
 
 
 @pytest.fixture(scope="session")

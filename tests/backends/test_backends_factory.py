@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm.backends import Backends, make_backends
-from otel_llm.backends.base import EmbeddingBackend, SentimentBackend, ToxicityBackend
-from otel_llm.backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
-from otel_llm.backends.local import LocalEmbeddings, LocalSentiment, LocalToxicity, local_available
-from otel_llm.config import Settings
+from otel_llm._backends import Backends, make_backends
+from otel_llm._backends.base import EmbeddingBackend, SentimentBackend, ToxicityBackend
+from otel_llm._backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
+from otel_llm._backends.local import LocalEmbeddings, LocalSentiment, LocalToxicity, local_available
+from otel_llm._config import Settings
 
 
 def _check_protocols(backends: Backends) -> None:

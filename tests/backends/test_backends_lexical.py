@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from otel_llm.backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
+from otel_llm._backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
 
 
 def test_vectors_are_normalised_and_deterministic(lexical):
@@ -43,8 +43,8 @@ def test_sentiment_and_toxicity_from_the_shipped_heads(lexical):
 def test_every_metric_without_torch():
     script = textwrap.dedent("""
         import sys
-        from otel_llm.backends import make_backends
-        from otel_llm.config import Settings
+        from otel_llm._backends import make_backends
+        from otel_llm._config import Settings
         b = make_backends(Settings(backend="lexical"))
         v = b.embeddings.embed(["hello there", "general kenobi"])
         s = b.sentiment.sentiment(["what a lovely day"])[0]

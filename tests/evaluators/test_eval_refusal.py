@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 
-from otel_llm.backends import Backends
-from otel_llm.evaluators.phrases import (
+from otel_llm._backends import Backends
+from otel_llm._quality.evaluators.phrases import (
     FAMILIES,
     PHRASES_DIR,
     family_of,
@@ -16,7 +16,7 @@ from otel_llm.evaluators.phrases import (
     parse_phrases,
     phrases_for,
 )
-from otel_llm.evaluators.refusal import opening
+from otel_llm._quality.evaluators.refusal import opening
 from otel_llm.record import LLMCall
 
 ODD_REFUSAL = "Computer says no. This unit will not be processing your ticket today."
@@ -118,9 +118,9 @@ class OtherEmbeddings:
 
 
 def test_other_embedding_backends_use_the_fuzzy_model():
-    from otel_llm.backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
-    from otel_llm.config import Settings
-    from otel_llm.scoring import Scorer
+    from otel_llm._backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
+    from otel_llm._config import Settings
+    from otel_llm._quality.scoring import Scorer
 
     other = OtherEmbeddings(LexicalEmbeddings())
     backends = Backends(other, LexicalSentiment(other), LexicalToxicity(other), "other")
@@ -136,7 +136,7 @@ def test_other_embedding_backends_use_the_fuzzy_model():
 
 
 def test_shipped_models_load_without_pickle():
-    from otel_llm.models import MODELS_DIR
+    from otel_llm._weights import MODELS_DIR
 
     for name in ("refusal-minilm", "refusal-fuzzy"):
         with np.load(MODELS_DIR / f"{name}.npz", allow_pickle=False) as data:

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from cfnlint.api import lint_file
 
-from otel_llm import metrics as names
-from otel_llm.exporters.cloudwatch import DEFAULT_NAMESPACE, DIMENSION_SETS
+from otel_llm import _instruments as names
+from otel_llm.exporters._cloudwatch import DEFAULT_NAMESPACE, DIMENSION_SETS
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "collector" / "cloudwatch-alarms.yaml"

@@ -1,5 +1,5 @@
 """The ADOT collector configs: they parse, use only components their build contains, and select exactly
-the instruments our code emits, with the dimensions and units of otel_llm.exporters.cloudwatch."""
+the instruments our code emits, with the dimensions and units of otel_llm.exporters._cloudwatch."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from otel_llm import metrics as names
-from otel_llm.exporters.cloudwatch import DEFAULT_NAMESPACE, DIMENSION_SETS, cloudwatch_unit
+from otel_llm import _instruments as names
+from otel_llm.exporters._cloudwatch import DEFAULT_NAMESPACE, DIMENSION_SETS, cloudwatch_unit
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -18,8 +18,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from otel_llm import metrics as names
-from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm import _instruments as names
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.testing import BedrockEmulator, Reply
 from otel_llm.testing.otlp_receiver import OTLPReceiver
 

@@ -15,10 +15,10 @@ from opentelemetry.sdk.metrics.export import (
     MetricExportResult,
 )
 
-from otel_llm import metrics as names
-from otel_llm.config import Settings
+from otel_llm import _instruments as names
+from otel_llm._config import Settings
 from otel_llm.exporters import DIMENSION_SETS, EMFMetricExporter, cloudwatch_unit, emf_reader_from_settings
-from otel_llm.exporters.distribution import Distribution, from_exponential, split
+from otel_llm.exporters._distribution import Distribution, from_exponential, split
 
 CALL_ATTRS = {names.ATTR_MODEL: "anthropic.claude-3-haiku", names.ATTR_OPERATION: "chat",
               names.ATTR_PROVIDER: "aws.bedrock"}

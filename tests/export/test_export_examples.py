@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_llm import metrics as names
+from otel_llm import _instruments as names
 from otel_llm.testing.otlp_receiver import OTLPReceiver
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm.instrumentation.families import (
+from otel_llm._bedrock.families import (
     StreamAccumulator,
     finish_stream,
     parse_converse_event,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from otel_llm.instrumentation.families import parse_converse_request, parse_converse_response
+from otel_llm._bedrock.families import parse_converse_request, parse_converse_response
 from otel_llm.record import SIGNAL_CONTENT_FILTER, SIGNAL_GUARDRAIL, ToolCall
 
 

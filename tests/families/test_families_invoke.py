@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from otel_llm.instrumentation.families import (
+from otel_llm._bedrock.families import (
     lookup,
     output_messages,
     parse_request_body,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm.instrumentation.families import FAMILIES, lookup, resolve_family_name
+from otel_llm._bedrock.families import FAMILIES, lookup, resolve_family_name
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from otel_llm.instrumentation.families import (
+from otel_llm._bedrock.families import (
     FAMILIES,
     StreamAccumulator,
     finish_stream,

@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_llm import sidechannel
-from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm import _sidechannel as sidechannel
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.record import LLMCall
 from otel_llm.testing import BedrockEmulator
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.client import BaseClient
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
-from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.testing import Reply
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"

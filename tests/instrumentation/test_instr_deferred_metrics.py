@@ -13,7 +13,7 @@ from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_llm.instrumentation.deferred import DRAIN_INSTRUMENT, DeferredRecorder
+from otel_llm._instrumentation.deferred import DRAIN_INSTRUMENT, DeferredRecorder
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
 DURATION = "gen_ai.client.operation.duration"

@@ -15,7 +15,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.testing import Reply
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -144,7 +144,7 @@ def test_instr_instrument_attaches_the_quality_processor(harness: Any) -> None:
 
 def test_instr_settings_by_keyword_win_and_typos_are_named(harness: Any, caplog: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_llm.config import Settings
+    from otel_llm._config import Settings
 
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     harness.instrument(settings=Settings(capture_content=False), max_content_chars=10, capture_contnet=True)
@@ -158,7 +158,7 @@ def test_instr_settings_by_keyword_win_and_typos_are_named(harness: Any, caplog:
 
 
 def test_instr_huge_response_bodies_are_returned_unparsed_with_header_tokens(instrumented: Any) -> None:
-    from otel_llm.instrumentation.calls import MAX_PARSED_RESPONSE_BYTES
+    from otel_llm._instrumentation.calls import MAX_PARSED_RESPONSE_BYTES
 
     text = "word " * (MAX_PARSED_RESPONSE_BYTES // 5 + 10)
     instrumented.emulator.enqueue(Reply(text=text, input_tokens=5, output_tokens=7))

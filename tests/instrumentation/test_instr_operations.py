@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from otel_llm.metrics import DURATION_BUCKETS, TOKEN_BUCKETS
+from otel_llm._instruments import DURATION_BUCKETS, TOKEN_BUCKETS
 from otel_llm.testing import Reply
 
 QUESTION = "What is the capital of France?"

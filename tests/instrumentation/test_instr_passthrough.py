@@ -22,7 +22,7 @@ def test_instr_a_huge_request_body_is_sent_untouched_and_not_parsed(instrumented
     import io
     import json
 
-    from otel_llm.instrumentation.calls import MAX_PARSED_REQUEST_BYTES
+    from otel_llm._instrumentation.calls import MAX_PARSED_REQUEST_BYTES
 
     image = "A" * (MAX_PARSED_REQUEST_BYTES + 1)  # stands for a base64 image or document
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64, "messages": [

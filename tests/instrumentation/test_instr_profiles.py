@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from otel_llm.instrumentation.profiles import InferenceProfileResolver, is_application_profile
+from otel_llm._instrumentation.profiles import InferenceProfileResolver, is_application_profile
 
 PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"

@@ -55,8 +55,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from otel_llm import sidechannel
-from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm import _sidechannel as sidechannel
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.testing import BedrockEmulator, Reply
 
 spans = InMemorySpanExporter()

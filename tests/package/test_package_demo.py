@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from otel_llm.demo import MODELS
+from otel_llm._demo import MODELS
 
 
 @pytest.mark.slow
 def test_demo_prints_call_and_quality_metrics_per_model_and_emf_lines():
-    out = subprocess.run([sys.executable, "-m", "otel_llm.cli", "demo", "--calls", "16"],
+    out = subprocess.run([sys.executable, "-m", "otel_llm._cli", "demo", "--calls", "16"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()
@@ -38,7 +38,7 @@ def test_demo_sends_traces_and_metrics_to_a_running_collector():
     from otel_llm.testing.otlp_receiver import OTLPReceiver
 
     with OTLPReceiver(grpc_port=None) as receiver:
-        out = subprocess.run([sys.executable, "-m", "otel_llm.cli", "demo", "--calls", "8",
+        out = subprocess.run([sys.executable, "-m", "otel_llm._cli", "demo", "--calls", "8",
                               "--otlp", receiver.http_url()], capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         names = {point.name for point in receiver.metric_points("http")}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_llm import metrics
-from otel_llm.config import documented_settings
+from otel_llm import _instruments as metrics
+from otel_llm._config import documented_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -65,7 +65,7 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
 
 
 def test_cli_help_lists_every_subcommand():
-    out = subprocess.run([sys.executable, "-m", "otel_llm.cli", "--help"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "otel_llm._cli", "--help"], capture_output=True, text=True,
                          check=True).stdout
     for command in ("demo", "emulator", "evaluate", "replay"):
         assert command in out

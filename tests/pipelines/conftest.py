@@ -18,7 +18,7 @@ from moto.server import ThreadedMotoServer
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_llm.config import Settings
+from otel_llm._config import Settings
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -197,7 +197,7 @@ def lexical_settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def lexical_scorer(lexical_settings):
-    from otel_llm.scoring import Scorer
+    from otel_llm._quality.scoring import Scorer
 
     return Scorer(lexical_settings)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from otel_llm.pipelines.invocation_log import call_from_log_record, gunzip, read_log_object
+from otel_llm.pipelines._invocation_log import call_from_log_record, gunzip, read_log_object
 from otel_llm.record import SIGNAL_GUARDRAIL
 
 SOURCE = "s3://logs/AWSLogs/x.json.gz"

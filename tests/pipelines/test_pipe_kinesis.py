@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from otel_llm import metrics as names
+from otel_llm import _instruments as names
+from otel_llm.pipelines._invocation_log import InvalidRecord
+from otel_llm.pipelines._kinesis import call_from_pair, read_kinesis_event
 from otel_llm.pipelines.handlers import Pipeline
-from otel_llm.pipelines.invocation_log import InvalidRecord
-from otel_llm.pipelines.kinesis import call_from_pair, read_kinesis_event
 
 
 def lambda_event(kinesis, payloads: list[bytes]) -> tuple[dict, list[str]]:

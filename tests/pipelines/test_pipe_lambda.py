@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from otel_llm import metrics as names
-from otel_llm.exporters.emf import parse_lines
+from otel_llm import _instruments as names
+from otel_llm.exporters._emf import parse_lines
 
 SCRIPT = textwrap.dedent("""
     import json, sys

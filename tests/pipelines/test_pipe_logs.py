@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from otel_llm import metrics as names
+from otel_llm import _instruments as names
 from otel_llm.pipelines.handlers import Pipeline, ScoringFailed
 
 

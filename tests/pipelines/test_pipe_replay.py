@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 
-from otel_llm import metrics as names
-from otel_llm.pipelines.replay import format_summary, main_replay, replay
+from otel_llm import _instruments as names
+from otel_llm.pipelines._replay import format_summary, main_replay, replay
 
 
 def write_logs(folder, records, tools):

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from otel_llm import metrics as names
+from otel_llm import _instruments as names
 from otel_llm.pipelines.handlers import Pipeline, PipelineError, is_log_object, s3_objects
 
 
@@ -109,7 +109,7 @@ def test_scores_are_recorded_and_flushed_before_the_handler_returns(s3, bucket, 
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    from otel_llm.exporters.emf import EMFMetricExporter, parse_lines
+    from otel_llm.exporters._emf import EMFMetricExporter, parse_lines
 
     out = io.StringIO()
     reader = PeriodicExportingMetricReader(EMFMetricExporter(out), export_interval_millis=3_600_000)
@@ -131,7 +131,7 @@ def test_scores_are_recorded_and_flushed_before_the_handler_returns(s3, bucket, 
 @pytest.mark.needs_local
 def test_the_local_backend_tells_a_refusal_from_an_answer(s3, bucket, records, meter_provider, reader, tools):
     """Once with the real local models (MiniLM and the trained heads), the rest use the lexical backend."""
-    from otel_llm.config import Settings
+    from otel_llm._config import Settings
 
     key = f"{tools.prefix}/local.json.gz"
     s3.put_object(Bucket=bucket, Key=key, Body=tools.gz_lines(tools.as_line(records["llama"]),

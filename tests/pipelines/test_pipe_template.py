@@ -11,8 +11,8 @@ from pathlib import Path
 from cfnlint.api import lint_file
 
 import otel_llm.pipelines
-from otel_llm.config import Settings
-from otel_llm.exporters.cloudwatch import DEFAULT_NAMESPACE
+from otel_llm._config import Settings
+from otel_llm.exporters._cloudwatch import DEFAULT_NAMESPACE
 
 TEMPLATE = Path(otel_llm.pipelines.__file__).parent / "lambda-pipeline.yaml"
 

@@ -13,13 +13,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_llm.config import Settings
+from otel_llm._config import Settings
 from otel_llm.record import LLMCall
 
 
 @dataclass
 class SimpleScores:
-    """The fields of `otel_llm.scoring.Scores` the processor reads."""
+    """The fields of `otel_llm.Scores` the processor reads."""
 
     similarity: float | None = 0.5
     sentiment: float | None = 0.0

@@ -8,8 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
-from otel_llm.backends import Backends
-from otel_llm.backends.aws import (
+from otel_llm._backends import Backends
+from otel_llm._backends.aws import (
     MAX_ATTEMPTS,
     ComprehendSentiment,
     ComprehendToxicity,
@@ -17,7 +17,7 @@ from otel_llm.backends.aws import (
     make_aws_backends,
     split_text,
 )
-from otel_llm.config import Settings
+from otel_llm._config import Settings
 from otel_llm.testing import BedrockEmulator
 from otel_llm.testing.comprehend import ComprehendServer
 

@@ -8,10 +8,10 @@ import json
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from otel_llm import metrics as names
-from otel_llm.config import Settings
-from otel_llm.decorators import llm_span
-from otel_llm.processor import LLMMetricsSpanProcessor
+from otel_llm import _instruments as names
+from otel_llm._config import Settings
+from otel_llm._decorators import llm_span
+from otel_llm._quality.processor import LLMMetricsSpanProcessor
 
 
 @pytest.fixture

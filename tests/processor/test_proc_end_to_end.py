@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm import metrics as names
-from otel_llm.config import Settings
-from otel_llm.instrumentation.instrumentor import BedrockInstrumentor
-from otel_llm.processor import LLMMetricsSpanProcessor, install
+from otel_llm import _instruments as names
+from otel_llm._config import Settings
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm._quality.processor import LLMMetricsSpanProcessor, install
 from otel_llm.testing import BedrockEmulator, Reply
 
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"

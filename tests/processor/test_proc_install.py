@@ -5,9 +5,9 @@ from __future__ import annotations
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider
 
-from otel_llm import sidechannel
-from otel_llm.config import Settings
-from otel_llm.processor import LLMMetricsSpanProcessor, install
+from otel_llm import _sidechannel as sidechannel
+from otel_llm._config import Settings
+from otel_llm._quality.processor import LLMMetricsSpanProcessor, install
 
 
 def span_processors(provider: TracerProvider) -> tuple:

@@ -11,10 +11,10 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_llm import metrics as names
-from otel_llm import sidechannel
-from otel_llm.config import Settings
-from otel_llm.processor import LLMMetricsSpanProcessor
+from otel_llm import _instruments as names
+from otel_llm import _sidechannel as sidechannel
+from otel_llm._config import Settings
+from otel_llm._quality.processor import LLMMetricsSpanProcessor
 from otel_llm.record import LLMCall
 
 

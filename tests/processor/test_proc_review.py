@@ -13,10 +13,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanContext
 
-from otel_llm import sidechannel
-from otel_llm.config import Settings
-from otel_llm.decorators import llm_span
-from otel_llm.processor import LLMMetricsSpanProcessor
+from otel_llm import _sidechannel as sidechannel
+from otel_llm._config import Settings
+from otel_llm._decorators import llm_span
+from otel_llm._quality.processor import LLMMetricsSpanProcessor
 from otel_llm.record import LLMCall
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from otel_llm.span_records import record_from_attributes
+from otel_llm._quality.span_records import record_from_attributes
 
 
 def test_message_shapes_parts_plain_content_and_content_blocks():

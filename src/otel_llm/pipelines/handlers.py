@@ -24,12 +24,12 @@ from urllib.parse import unquote_plus, urlparse
 from opentelemetry import metrics
 from opentelemetry.metrics import MeterProvider
 
-from ..config import Settings
-from ..failures import report_failure
-from ..quality_metrics import OUTCOME_FAILED, QualityRecorder, call_attributes
+from .._config import Settings
+from .._failures import report_failure
+from .._quality.recorder import OUTCOME_FAILED, QualityRecorder, call_attributes
 from ..record import LLMCall
-from .invocation_log import Batch, InvalidRecord, Problem, gunzip, read_log_object
-from .kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event
+from ._invocation_log import Batch, InvalidRecord, Problem, gunzip, read_log_object
+from ._kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event
 
 logger = logging.getLogger("otel_llm")
 
@@ -125,7 +125,7 @@ class Pipeline:
     @property
     def scorer(self) -> Any:
         if self._scorer is None:
-            from ..scoring import Scorer
+            from .._quality.scoring import Scorer
 
             self._scorer = Scorer(self.settings)
         return self._scorer

@@ -1,0 +1,88 @@
+"""The `lexical` backend: dependency-free (numpy only) and measurably weaker than `local`.
+
+Embeddings are signed hashes of word uni/bigrams and character 3-5-grams (sublinear counts,
+L2-normalised); the sentiment and toxicity heads are logistic layers trained on those same vectors
+by `scripts/train_heads.py`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from itertools import pairwise
+
+import numpy as np
+
+from .._weights import SentimentHead, ToxicityHead, clean_text
+from .base import EmbeddingBackend, SentimentResult, ToxicityResult
+
+DIMENSIONS = 2048
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _grams(text: str) -> tuple[Counter[str], Counter[str]]:
+    words = _WORD.findall(text.lower())
+    word_grams = Counter(words)
+    word_grams.update(f"{a} {b}" for a, b in pairwise(words))
+    char_grams: Counter[str] = Counter()
+    for word in words:
+        padded = f" {word} "
+        for n in (3, 4, 5):
+            char_grams.update(padded[i:i + n] for i in range(max(len(padded) - n + 1, 1)))
+    return word_grams, char_grams
+
+
+def _hashed(grams: Counter[str], dimensions: int, salt: str) -> np.ndarray:
+    vector = np.zeros(dimensions, dtype=np.float64)
+    for gram, count in grams.items():
+        h = zlib.crc32(f"{salt}{gram}".encode())
+        vector[h % dimensions] += (1.0 + math.log(count)) * (1.0 if h & 0x80000000 else -1.0)
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm > 0 else vector
+
+
+class LexicalEmbeddings:
+    """Hashed word and character n-gram vectors: similar wording, not similar meaning. Deterministic."""
+
+    name = "lexical"
+    dimensions = DIMENSIONS
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text (words and characters weigh equally)."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words, chars = _grams(text)
+            vector = _hashed(words, DIMENSIONS, "w") + _hashed(chars, DIMENSIONS, "c")
+            norm = np.linalg.norm(vector)
+            if norm > 0:
+                out[row] = vector / norm
+        return out
+
+
+class LexicalSentiment:
+    """Sentiment from the shipped head on lexical vectors."""
+
+    name = "lexical"
+
+    def __init__(self, embeddings: EmbeddingBackend, head: SentimentHead | None = None) -> None:
+        self.embeddings = embeddings
+        self.head = head or SentimentHead.load("sentiment-lexical")
+
+    def sentiment(self, texts: Sequence[str]) -> list[SentimentResult]:
+        return self.head.predict(self.embeddings.embed(texts), texts)
+
+
+class LexicalToxicity:
+    """Toxicity from the shipped head on lexical vectors."""
+
+    name = "lexical"
+
+    def __init__(self, embeddings: EmbeddingBackend, head: ToxicityHead | None = None) -> None:
+        self.embeddings = embeddings
+        self.head = head or ToxicityHead.load("toxicity-lexical")
+
+    def toxicity(self, texts: Sequence[str]) -> list[ToxicityResult]:
+        return self.head.predict(self.embeddings.embed([clean_text(t) for t in texts]))

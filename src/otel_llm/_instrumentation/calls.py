@@ -1,0 +1,435 @@
+"""`BedrockCall`: the one object that follows a Bedrock call from request to span end.
+
+It parses the request, opens the span (or joins the contrib botocore span), reads the response,
+records the call metrics and hands the `LLMCall` record to the side channel before the span ends.
+Every method catches its own failures: the user's call never sees them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from timeit import default_timer
+from typing import Any
+
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.semconv._incubating.attributes import aws_attributes as aws
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv.attributes import error_attributes
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
+
+from .. import _sidechannel as sidechannel
+from .._bedrock.families import (
+    finish_stream,
+    lookup,
+    parse_converse_event,
+    parse_converse_request,
+    parse_converse_response,
+    parse_request_body,
+    parse_response_body,
+    parse_stream_chunk,
+)
+from .._bedrock.families.base import ParsedRequest, ParsedResponse, StreamAccumulator
+from .._bedrock.families.invoke import INVOCATION_METRICS
+from .._failures import report_failure
+from ..record import SIGNAL_GUARDRAIL, LLMCall
+from .semconv import (
+    TOKEN_INPUT,
+    TOKEN_OUTPUT,
+    Telemetry,
+    request_attributes,
+    set_content_attributes,
+    set_response_attributes,
+    total_input_tokens,
+)
+from .streams import wrap_stream
+
+CONVERSE = "Converse"
+CONVERSE_STREAM = "ConverseStream"
+INVOKE = "InvokeModel"
+INVOKE_STREAM = "InvokeModelWithResponseStream"
+APPLY_GUARDRAIL = "ApplyGuardrail"
+OPERATIONS = frozenset({CONVERSE, CONVERSE_STREAM, INVOKE, INVOKE_STREAM, APPLY_GUARDRAIL})
+
+OPERATION_GUARDRAIL = "apply_guardrail"
+ATTR_GUARDRAIL_ACTION = "otel_llm.guardrail.action"
+ATTR_GUARDRAIL_VERSION = "otel_llm.guardrail.version"
+ATTR_GUARDRAIL_SOURCE = "otel_llm.guardrail.source"
+
+_HEADER_TOKENS = (
+    ("input_tokens", "x-amzn-bedrock-input-token-count"),
+    ("output_tokens", "x-amzn-bedrock-output-token-count"),
+    ("cache_read_tokens", "x-amzn-bedrock-cache-read-input-token-count"),
+    ("cache_write_tokens", "x-amzn-bedrock-cache-write-input-token-count"),
+)
+# Larger InvokeModel response bodies (images, huge batches) are handed back unparsed: decoding
+# megabytes of JSON on the caller's thread costs more than the record is worth. Token counts
+# still come from the response headers.
+MAX_PARSED_RESPONSE_BYTES = 1 << 20
+# Request bodies past this (images, documents as base64) are not parsed either: a text prompt filling
+# a 200k-token context stays well below it. The span then lacks the request parameters and the prompt.
+MAX_PARSED_REQUEST_BYTES = 2 << 20
+
+
+class BedrockCall:
+    """One Bedrock call: request parsing, span, metrics and the side-channel record."""
+
+    __slots__ = ("acc", "api", "attribute_sets", "chunk_at", "ended", "family", "first_chunk_s", "owns_span",
+                 "request", "request_model", "response_model", "server_address", "span", "start", "telemetry")
+
+    def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
+                 server: tuple[str | None, int | None], joined_span: Span | None,
+                 context: Context | None = None) -> None:
+        self.telemetry = telemetry
+        self.api = api
+        self.ended = False
+        self.acc: StreamAccumulator | None = None
+        self.first_chunk_s: float | None = None
+        self.chunk_at = 0.0
+        self.server_address = server[0]
+        self.family: Any = None
+        if api == APPLY_GUARDRAIL:
+            self.request_model = str(params.get("guardrailIdentifier") or "")
+            self.response_model = None
+            self.request = ParsedRequest(operation=OPERATION_GUARDRAIL)
+        else:
+            self.request_model = str(params.get("modelId") or "")
+            ref = lookup(self.request_model, telemetry.resolved_model(self.request_model))
+            self.family = ref.family
+            self.response_model = ref.model_id
+            if api in (CONVERSE, CONVERSE_STREAM):
+                self.request = parse_converse_request(params)
+            else:
+                body = load_json_body(params.get("body"))
+                self.request = parse_request_body(ref.family, body) if body is not None else ParsedRequest()
+        self.attribute_sets = sets = telemetry.attribute_sets(
+            self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
+            server, self.response_model)
+        self.owns_span = joined_span is None
+        if joined_span is not None:
+            self.span = joined_span
+        else:
+            attributes = {**sets.span, **request_attributes(self.request)}
+            if api == APPLY_GUARDRAIL:
+                attributes.update(_guardrail_request_attributes(params))
+            self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
+                                                    attributes=attributes)
+        self.start = default_timer()
+
+    # --- outcomes -------------------------------------------------------------------------------
+
+    def succeed(self, response: dict[str, Any]) -> dict[str, Any]:
+        """Read a complete response (or wrap its stream); returns the response the user receives."""
+        try:
+            if self.api == CONVERSE:
+                self._end(parse_converse_response(response), None)
+            elif self.api == INVOKE:
+                self._end(self._invoke_response(response), None)
+            elif self.api == APPLY_GUARDRAIL:
+                self._end_guardrail(response)
+            else:
+                key = "stream" if self.api == CONVERSE_STREAM else "body"
+                if response.get(key) is not None:
+                    self.acc = StreamAccumulator()
+                    response[key] = wrap_stream(response[key], self.on_event, self.end_stream)
+                else:
+                    self._end(ParsedResponse(), None)
+        except Exception as exc:
+            report_failure("instrumentation", exc)
+            self._end_quietly(None)
+        return response
+
+    def fail(self, exc: BaseException) -> None:
+        """The call raised: record `error.type`, end the span (the caller re-raises `exc`)."""
+        try:
+            self._end(ParsedResponse(), exc)
+        except Exception as failure:
+            report_failure("instrumentation", failure)
+            self._end_quietly(exc)
+
+    def on_event(self, event: Any) -> None:
+        """Fold one stream event (read only; the user gets the same object)."""
+        if self.ended:
+            return
+        try:
+            now = default_timer()
+            if self.first_chunk_s is None:
+                self.first_chunk_s = now - self.start
+            else:  # contrib records no chunk timings: these are ours even beside it
+                self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
+                                              self.attribute_sets.base),))
+            self.chunk_at = now
+            acc = self.acc
+            if acc is None:
+                return
+            if self.api == CONVERSE_STREAM:
+                parse_converse_event(event, acc)
+                final = "metadata" in event
+            else:
+                chunk = event.get("chunk") if isinstance(event, dict) else None
+                data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
+                parse_stream_chunk(self.family, data, acc)
+                final = isinstance(data, dict) and INVOCATION_METRICS in data
+        except Exception as exc:
+            report_failure("instrumentation", exc)
+            return
+        if final and not self.owns_span:
+            # The contrib span ends as soon as it sees this last event, which it gets after us:
+            # hand the record over now, while that span is still open.
+            self.end_stream(None)
+
+    def end_stream(self, exc: BaseException | None) -> None:
+        """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
+        if self.ended:
+            return
+        try:
+            response = finish_stream(self.acc) if self.acc is not None else ParsedResponse()
+            self._end(response, exc, streamed=True)
+        except Exception as failure:
+            report_failure("instrumentation", failure)
+            self._end_quietly(exc)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _invoke_response(self, response: dict[str, Any]) -> ParsedResponse:
+        data = replace_body(response)
+        parsed = ParsedResponse()
+        if data and len(data) <= MAX_PARSED_RESPONSE_BYTES:
+            try:
+                body = json.loads(data)
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                parsed = parse_response_body(self.family, body)
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
+        for attr, header in _HEADER_TOKENS:
+            value = headers.get(header)
+            if value is not None and value.isdigit():
+                setattr(parsed, attr, int(value))
+        return parsed
+
+    def _end(self, response: ParsedResponse, exc: BaseException | None, streamed: bool = False) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        duration = default_timer() - self.start
+        span = self.span
+        error = error_type(exc) if exc is not None else None
+        telemetry = self.telemetry
+        sets = self.attribute_sets
+        attrs, input_attrs, output_attrs = sets.base, sets.input_tokens, sets.output_tokens
+        if error is not None:
+            attrs = {**attrs, error_attributes.ERROR_TYPE: error}
+            input_attrs = {**attrs, **TOKEN_INPUT}
+            output_attrs = {**attrs, **TOKEN_OUTPUT}
+        measurements = []
+        if streamed and self.first_chunk_s is not None:
+            measurements.append((telemetry.time_to_first_chunk, self.first_chunk_s, attrs))
+        if self.owns_span:  # beside contrib botocore, duration and tokens are its to record
+            measurements.append((telemetry.duration, duration, attrs))
+            input_tokens = total_input_tokens(response)
+            if input_tokens is not None:
+                measurements.append((telemetry.token_usage, input_tokens, input_attrs))
+            if response.output_tokens is not None:
+                measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
+        if measurements:
+            telemetry.recorder.add(measurements)
+        if self.owns_span and span.is_recording():
+            set_response_attributes(span, response)
+            if streamed and self.first_chunk_s is not None:
+                span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
+            if response.refusal_signal == SIGNAL_GUARDRAIL:
+                span.set_attribute(ATTR_GUARDRAIL_ACTION, "GUARDRAIL_INTERVENED")
+            if telemetry.capture_content:
+                set_content_attributes(span, self.request, None if exc is not None else response,
+                                       telemetry.max_chars)
+            if exc is not None:
+                span.set_attribute(error_attributes.ERROR_TYPE, error)
+                span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))
+        if sidechannel.listening() and self.scored and span.is_recording():
+            span_context = span.get_span_context()
+            sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
+        if self.owns_span:
+            span.end()
+
+    def _end_guardrail(self, response: dict[str, Any]) -> None:
+        action = response.get("action")
+        if self.owns_span and isinstance(action, str) and self.span.is_recording():
+            self.span.set_attribute(ATTR_GUARDRAIL_ACTION, action)
+            if action == "GUARDRAIL_INTERVENED":
+                self.span.set_attribute(gen_ai.GEN_AI_RESPONSE_FINISH_REASONS, ["guardrail_intervened"])
+        self._end(ParsedResponse(), None)
+
+    def _end_quietly(self, exc: BaseException | None) -> None:
+        """Last resort after an internal failure: the span still ends, once."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if self.owns_span:
+                if exc is not None:
+                    description = error_description(exc, self.telemetry.capture_content)
+                    self.span.set_status(Status(StatusCode.ERROR, description))
+                self.span.end()
+        except Exception as failure:
+            report_failure("instrumentation", failure)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the call yields a prompt/completion pair (guardrail checks and embeddings do not)."""
+        return self.api != APPLY_GUARDRAIL and self.request.operation != "embeddings"
+
+    def _record(self, response: ParsedResponse, duration: float, error: str | None,
+                streamed: bool, span_context: SpanContext) -> LLMCall:
+        limit = self.telemetry.max_chars
+        request = self.request
+        return LLMCall(
+            model_id=self.response_model or self.request_model,
+            operation=request.operation,
+            family=getattr(self.family, "name", None),
+            request_model=self.request_model,
+            prompt=request.prompt[:limit],
+            completion=response.completion[:limit],
+            system=request.system[:limit],
+            messages=bounded_messages(request.messages, limit),
+            output_messages=[],
+            tool_calls=response.tool_calls,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
+            cache_read_tokens=response.cache_read_tokens,
+            cache_write_tokens=response.cache_write_tokens,
+            finish_reasons=response.finish_reasons,
+            refusal_signal=response.refusal_signal,
+            response_id=response.response_id,
+            duration_s=duration,
+            time_to_first_chunk_s=self.first_chunk_s,
+            streamed=streamed,
+            error_type=error,
+            server_address=self.server_address,
+            span_context=span_context,
+        )
+
+
+def bounded_messages(messages: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """`messages` whose strings (text, tool arguments and results) total at most `limit` characters, the
+    latest kept first: the record must not hold a huge prompt in full. Parts that fit are not copied."""
+    budget = limit
+    kept: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        if budget <= 0:
+            break
+        parts = message.get("parts") or []
+        cut = []
+        for part in reversed(parts):
+            for key in ("content", "arguments", "response"):
+                value = part.get(key)
+                if isinstance(value, str):
+                    if len(value) > budget:
+                        part = {**part, key: value[:budget]}
+                    budget -= len(part[key])
+            cut.append(part)
+        cut.reverse()
+        unchanged = all(a is b for a, b in zip(cut, parts, strict=True))
+        kept.append(message if unchanged else {**message, "parts": cut})
+    kept.reverse()
+    return kept
+
+
+def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:
+    attributes = {aws.AWS_BEDROCK_GUARDRAIL_ID: str(params.get("guardrailIdentifier") or "")}
+    for key, name in ((ATTR_GUARDRAIL_VERSION, "guardrailVersion"), (ATTR_GUARDRAIL_SOURCE, "source")):
+        if isinstance(params.get(name), str):
+            attributes[key] = params[name]
+    return attributes
+
+
+def error_type(exc: BaseException) -> str:
+    """A low-cardinality `error.type`: the AWS error code for service errors, else the class name.
+
+    Errors raised mid-stream carry the event name (`throttlingException`); it is capitalised so one
+    error has one `error.type` wherever it happened.
+    """
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code") or "")
+        if code:
+            return code[0].upper() + code[1:]
+    return type(exc).__qualname__
+
+
+def error_description(exc: BaseException, capture_content: bool) -> str:
+    """The span status description: the service's message for AWS errors; for any other error only its
+    type unless content capture is on, since local errors quote the request (botocore's parameter
+    validation prints the invalid value, a whole body included)."""
+    return str(exc) if capture_content or isinstance(exc, ClientError) else type(exc).__qualname__
+
+
+def load_json_body(body: Any) -> dict[str, Any] | None:
+    """The request body as a dict, from bytes, str or a seekable file (rewound: nothing consumed);
+    None when it is not a JSON object or larger than `MAX_PARSED_REQUEST_BYTES`."""
+    if isinstance(body, (bytes, bytearray, str)):
+        data = body
+    elif hasattr(body, "read") and hasattr(body, "seek") and getattr(body, "seekable", lambda: False)():
+        position = body.tell()
+        try:
+            data = body.read(MAX_PARSED_REQUEST_BYTES + 1)
+        finally:
+            body.seek(position)
+    else:
+        return None
+    if len(data) > MAX_PARSED_REQUEST_BYTES:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def replace_body(response: dict[str, Any]) -> bytes | None:
+    """Read the response's StreamingBody and put an equivalent fresh one in its place."""
+    body = response.get("body")
+    if body is None or not hasattr(body, "read"):
+        return None
+    try:
+        data = body.read()
+    except Exception as exc:  # what was read is lost: the user's read must fail the same way
+        response["body"] = StreamingBody(_FailedRead(exc), None)
+        raise
+    response["body"] = StreamingBody(io.BytesIO(data), len(data))
+    try:
+        body.close()
+    except Exception as exc:
+        report_failure("instrumentation", exc)
+    return data
+
+
+class _FailedRead:
+    """The raw stream of a response body whose reading failed: every read raises that same error."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def read(self, *args: Any) -> bytes:
+        raise self.exc
+
+    def close(self) -> None:
+        pass
+
+
+def current_contrib_span(api: str, context: Context | None = None) -> Span | None:
+    """The span `opentelemetry-instrumentation-botocore` opened around this very call, if any.
+
+    Our patch sits beneath every other wrapper of `_make_api_call`, so the contrib span, when there
+    is one, is the current span here.
+    """
+    span = trace.get_current_span(context)
+    attributes = getattr(span, "attributes", None)
+    if not attributes:
+        return None
+    if attributes.get("rpc.system") == "aws-api" and attributes.get("rpc.method") == api \
+            and attributes.get("rpc.service") == "Bedrock Runtime":
+        return span
+    return None

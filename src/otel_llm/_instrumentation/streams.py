@@ -1,0 +1,107 @@
+"""The proxy around a returned EventStream: the user gets every event unchanged (same objects, same
+order) while `on_event` sees each of them, and `on_end` is called exactly once: when the stream is
+exhausted, closed, raises, or is abandoned (garbage collected; leaving a loop early is not abandoning:
+botocore's stream resumes where the loop stopped). The proxy knows its callbacks, not their owner."""
+
+from __future__ import annotations
+
+import gc
+import os
+import queue
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import wrapt
+
+OnEvent = Callable[[Any], None]  # sees one event (read only); never raises
+OnEnd = Callable[[BaseException | None], None]  # the stream ended (with the error it raised); never raises
+
+
+class StreamProxy(wrapt.ObjectProxy):
+    """Behaves as the wrapped EventStream (attributes, `isinstance`), observing iteration and `close()`."""
+
+    def __init__(self, stream: Any, on_event: OnEvent, on_end: OnEnd) -> None:
+        super().__init__(stream)
+        self._self_on_event = on_event
+        self._self_on_end = on_end
+        # Abandoned without being exhausted or closed: end when the proxy is collected.
+        self._self_finalizer = weakref.finalize(self, _end, on_end, None)
+
+    def __iter__(self) -> Iterator[Any]:
+        on_event = self._self_on_event
+        try:
+            for event in self.__wrapped__:
+                on_event(event)
+                yield event
+        except GeneratorExit:  # the caller left its loop; it may resume with the stream it still holds
+            raise
+        except BaseException as exc:
+            self._self_end(exc)
+            raise
+        self._self_end(None)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end(None)
+
+    def _self_end(self, exc: BaseException | None) -> None:
+        self._self_finalizer.detach()
+        _end(self._self_on_end, exc)
+
+
+def wrap_stream(stream: Any, on_event: OnEvent, on_end: OnEnd) -> StreamProxy:
+    """The stream the user receives in place of `stream`."""
+    if not _ender_started:
+        _start_ender()
+    return StreamProxy(stream, on_event, on_end)
+
+
+# --- streams the garbage collector ends ----------------------------------------------------------
+# A collection runs inside whichever thread allocates, at any point, even while that thread holds a lock
+# that ending a call takes (the side channel's, the processor's queue's): a stream collected there hands
+# its `on_end` to a thread of its own instead of calling it in place.
+
+_collecting = False
+_deferred: queue.SimpleQueue[tuple[OnEnd, BaseException | None]] = queue.SimpleQueue()
+_ender_started = False
+_ender_lock = threading.Lock()
+
+
+def _end(on_end: OnEnd, exc: BaseException | None) -> None:
+    if _collecting:
+        _deferred.put((on_end, exc))  # SimpleQueue.put is safe inside the collector
+    else:
+        on_end(exc)
+
+
+def _track_collection(phase: str, info: dict[str, Any]) -> None:
+    global _collecting
+    _collecting = phase == "start"
+
+
+def _start_ender() -> None:
+    global _ender_started
+    with _ender_lock:
+        if not _ender_started:
+            threading.Thread(target=_end_deferred, name="otel_llm-stream-ender", daemon=True).start()
+            _ender_started = True
+
+
+def _end_deferred() -> None:
+    while True:
+        on_end, exc = _deferred.get()
+        on_end(exc)  # never raises: it reports its own failures
+
+
+def _after_fork_in_child() -> None:
+    global _ender_started, _ender_lock, _deferred
+    _ender_started, _ender_lock, _deferred = False, threading.Lock(), queue.SimpleQueue()
+
+
+gc.callbacks.append(_track_collection)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
