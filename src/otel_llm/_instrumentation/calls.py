@@ -121,13 +121,16 @@ class BedrockCall:
 
     # --- outcomes -------------------------------------------------------------------------------
 
-    def succeed(self, response: dict[str, Any]) -> dict[str, Any]:
-        """Read a complete response (or wrap its stream); returns the response the user receives."""
+    def succeed(self, response: dict[str, Any], body: bytes | None = None) -> dict[str, Any]:
+        """Read a complete response (or wrap its stream); returns the response the user receives.
+
+        `body`: InvokeModel's response body, when the caller has read and replaced it already (async
+        clients: `aio.replace_async_body`); else it is read here."""
         try:
             if self.api == CONVERSE:
                 self._end(parse_converse_response(response), None)
             elif self.api == INVOKE:
-                self._end(self._invoke_response(response), None)
+                self._end(self._invoke_response(response, replace_body(response) if body is None else body), None)
             elif self.api == APPLY_GUARDRAIL:
                 self._end_guardrail(response)
             else:
@@ -138,9 +141,13 @@ class BedrockCall:
                 else:
                     self._end(ParsedResponse(), None)
         except Exception as exc:
-            report_failure("instrumentation", exc)
-            self._end_quietly(None)
+            self.lost(exc)
         return response
+
+    def lost(self, exc: Exception) -> None:
+        """An internal failure while reading the response: counted, and the span still ends, once."""
+        report_failure("instrumentation", exc)
+        self._end_quietly(None)
 
     def fail(self, exc: BaseException) -> None:
         """The call raised: record `error.type`, end the span (the caller re-raises `exc`)."""
@@ -194,8 +201,7 @@ class BedrockCall:
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _invoke_response(self, response: dict[str, Any]) -> ParsedResponse:
-        data = replace_body(response)
+    def _invoke_response(self, response: dict[str, Any], data: bytes | None) -> ParsedResponse:
         parsed = ParsedResponse()
         if data and len(data) <= MAX_PARSED_RESPONSE_BYTES:
             try:

@@ -1,7 +1,8 @@
 """The proxy around a returned EventStream: the user gets every event unchanged (same objects, same
 order) while `on_event` sees each of them, and `on_end` is called exactly once: when the stream is
 exhausted, closed, raises, or is abandoned (garbage collected; leaving a loop early is not abandoning:
-botocore's stream resumes where the loop stopped). The proxy knows its callbacks, not their owner."""
+botocore's stream resumes where the loop stopped); aiobotocore's async streams alike. The proxy knows its
+callbacks, not their owner."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import wrapt
@@ -35,10 +36,8 @@ class StreamProxy(wrapt.ObjectProxy):
             for event in self.__wrapped__:
                 on_event(event)
                 yield event
-        except GeneratorExit:  # the caller left its loop; it may resume with the stream it still holds
-            raise
         except BaseException as exc:
-            self._self_end(exc)
+            self._self_stopped(exc)
             raise
         self._self_end(None)
 
@@ -48,15 +47,41 @@ class StreamProxy(wrapt.ObjectProxy):
         finally:
             self._self_end(None)
 
+    def _self_stopped(self, exc: BaseException) -> None:
+        # GeneratorExit: the caller left its loop; it may resume with the stream it still holds.
+        if not isinstance(exc, GeneratorExit):
+            self._self_end(exc)
+
     def _self_end(self, exc: BaseException | None) -> None:
         self._self_finalizer.detach()
         _end(self._self_on_end, exc)
 
 
+class AsyncStreamProxy(StreamProxy):
+    """The same for an aiobotocore `AioEventStream`: observes `async for`. A task cancelled while it waits
+    for an event ends the stream with the `CancelledError`."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.__wrapped__)  # aiobotocore's own error; not an end of the stream
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        on_event = self._self_on_event
+        try:
+            async for event in self.__wrapped__:
+                on_event(event)
+                yield event
+        except BaseException as exc:
+            self._self_stopped(exc)
+            raise
+        self._self_end(None)
+
+
 def wrap_stream(stream: Any, on_event: OnEvent, on_end: OnEnd) -> StreamProxy:
-    """The stream the user receives in place of `stream`."""
+    """The stream the user receives in place of `stream` (sync or async, as `stream` is)."""
     if not _ender_started:
         _start_ender()
+    if hasattr(stream, "__aiter__"):
+        return AsyncStreamProxy(stream, on_event, on_end)
     return StreamProxy(stream, on_event, on_end)
 
 

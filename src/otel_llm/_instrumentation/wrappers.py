@@ -35,26 +35,46 @@ class ApiCallWrapper:
         self.telemetry = telemetry
 
     def __call__(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        call = None
+        call = self.start(instance, args, kwargs)
+        if call is None:  # never inside `start`'s try: the user's own errors must not be caught there
+            return wrapped(*args, **kwargs)
+        with Running(call):
+            response = wrapped(*args, **kwargs)
+        return call.succeed(response)
+
+    def start(self, instance: Any, args: tuple, kwargs: dict) -> BedrockCall | None:
+        """A `BedrockCall` (its span started) when this is a Bedrock runtime call, else None."""
         try:
             operation = args[0] if args else kwargs.get("operation_name")
             if operation in OPERATIONS and instance.meta.service_model.service_name == SERVICE \
                     and is_instrumentation_enabled():
                 params = args[1] if len(args) > 1 else kwargs.get("api_params", {})
                 current = context.get_current()
-                call = BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
+                return BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
                                    current_contrib_span(operation, current), current)
         except Exception as exc:
             report_failure("instrumentation", exc)
-        if call is None:  # never inside the try above: the user's own errors must not be caught there
-            return wrapped(*args, **kwargs)
-        token = context.attach(trace.set_span_in_context(call.span, current)) if call.owns_span else None
+        return None
+
+
+class Running:
+    """While the wrapped call runs: our span is the current one (when it is ours), and an exception the call
+    raises fails it and reaches the caller unchanged."""
+
+    __slots__ = ("call", "token")
+
+    def __init__(self, call: BedrockCall) -> None:
+        self.call = call
+        self.token: object = None
+
+    def __enter__(self) -> None:
+        if self.call.owns_span:
+            self.token = context.attach(trace.set_span_in_context(self.call.span))
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         try:
-            response = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
+            if exc is not None:
+                self.call.fail(exc)
         finally:
-            if token is not None:
-                context.detach(token)
-        return call.succeed(response)
+            if self.token is not None:
+                context.detach(self.token)  # type: ignore[arg-type]
