@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+from opentelemetry.trace import Span
 
 from .._config import logger
 from .._failures import report_failure
@@ -40,6 +42,9 @@ def client_class() -> type | None:
 
 class AsyncApiCallWrapper(ApiCallWrapper):
     """The wrapt wrapper of the coroutine function `AioBaseClient._make_api_call`."""
+
+    def joined_span(self, operation: str, current: Context) -> Span | None:
+        return None  # contrib's aiobotocore span has no GenAI extension: a call always opens its own
 
     async def __call__(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         call = self.start(instance, args, kwargs)

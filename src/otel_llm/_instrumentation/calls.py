@@ -130,7 +130,8 @@ class BedrockCall:
             if self.api == CONVERSE:
                 self._end(parse_converse_response(response), None)
             elif self.api == INVOKE:
-                self._end(self._invoke_response(response, replace_body(response) if body is None else body), None)
+                data = replace_body(response) if body is None else body
+                self._end(self._invoke_response(response, data), None)
             elif self.api == APPLY_GUARDRAIL:
                 self._end_guardrail(response)
             else:

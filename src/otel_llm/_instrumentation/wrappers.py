@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context, trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Span
 
 from .._failures import report_failure
 from .calls import OPERATIONS, BedrockCall, current_contrib_span
@@ -51,10 +53,15 @@ class ApiCallWrapper:
                 params = args[1] if len(args) > 1 else kwargs.get("api_params", {})
                 current = context.get_current()
                 return BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
-                                   current_contrib_span(operation, current), current)
+                                   self.joined_span(operation, current), current)
         except Exception as exc:
             report_failure("instrumentation", exc)
         return None
+
+
+    def joined_span(self, operation: str, current: Context) -> Span | None:
+        """The contrib botocore span this call joins instead of opening its own, if any."""
+        return current_contrib_span(operation, current)
 
 
 class Running:
