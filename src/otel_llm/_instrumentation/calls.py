@@ -22,18 +22,9 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 
 from .. import _sidechannel as sidechannel
-from .._bedrock.families import (
-    finish_stream,
-    lookup,
-    parse_converse_event,
-    parse_converse_request,
-    parse_converse_response,
-    parse_request_body,
-    parse_response_body,
-    parse_stream_chunk,
-)
+from .._bedrock.exchange import apply_header_tokens, fold_event, parse_request, parse_response, to_llm_call
+from .._bedrock.families import finish_stream, lookup
 from .._bedrock.families.base import ParsedRequest, ParsedResponse, StreamAccumulator
-from .._bedrock.families.invoke import INVOCATION_METRICS
 from .._failures import report_failure
 from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .semconv import (
@@ -59,12 +50,6 @@ ATTR_GUARDRAIL_ACTION = "otel_llm.guardrail.action"
 ATTR_GUARDRAIL_VERSION = "otel_llm.guardrail.version"
 ATTR_GUARDRAIL_SOURCE = "otel_llm.guardrail.source"
 
-_HEADER_TOKENS = (
-    ("input_tokens", "x-amzn-bedrock-input-token-count"),
-    ("output_tokens", "x-amzn-bedrock-output-token-count"),
-    ("cache_read_tokens", "x-amzn-bedrock-cache-read-input-token-count"),
-    ("cache_write_tokens", "x-amzn-bedrock-cache-write-input-token-count"),
-)
 # Larger InvokeModel response bodies (images, huge batches) are handed back unparsed: decoding
 # megabytes of JSON on the caller's thread costs more than the record is worth. Token counts
 # still come from the response headers.
@@ -101,10 +86,10 @@ class BedrockCall:
             self.family = ref.family
             self.response_model = ref.model_id
             if api in (CONVERSE, CONVERSE_STREAM):
-                self.request = parse_converse_request(params)
+                self.request = parse_request(ref.family, api, params)
             else:
                 body = load_json_body(params.get("body"))
-                self.request = parse_request_body(ref.family, body) if body is not None else ParsedRequest()
+                self.request = parse_request(ref.family, api, body) if body is not None else ParsedRequest()
         self.attribute_sets = sets = telemetry.attribute_sets(
             self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
             server, self.response_model)
@@ -128,7 +113,7 @@ class BedrockCall:
         clients: `aio.replace_async_body`); else it is read here."""
         try:
             if self.api == CONVERSE:
-                self._end(parse_converse_response(response), None)
+                self._end(parse_response(self.family, CONVERSE, response), None)
             elif self.api == INVOKE:
                 data = replace_body(response) if body is None else body
                 self._end(self._invoke_response(response, data), None)
@@ -174,13 +159,11 @@ class BedrockCall:
             if acc is None:
                 return
             if self.api == CONVERSE_STREAM:
-                parse_converse_event(event, acc)
-                final = "metadata" in event
+                data = event
             else:
                 chunk = event.get("chunk") if isinstance(event, dict) else None
                 data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
-                parse_stream_chunk(self.family, data, acc)
-                final = isinstance(data, dict) and INVOCATION_METRICS in data
+            final = fold_event(self.family, self.api, data, acc)
         except Exception as exc:
             report_failure("instrumentation", exc)
             return
@@ -210,13 +193,8 @@ class BedrockCall:
             except ValueError:
                 body = None
             if isinstance(body, dict):
-                parsed = parse_response_body(self.family, body)
-        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
-        for attr, header in _HEADER_TOKENS:
-            value = headers.get(header)
-            if value is not None and value.isdigit():
-                setattr(parsed, attr, int(value))
-        return parsed
+                parsed = parse_response(self.family, INVOKE, body)
+        return apply_header_tokens(parsed, response.get("ResponseMetadata", {}).get("HTTPHeaders") or {})
 
     def _end(self, response: ParsedResponse, exc: BaseException | None, streamed: bool = False) -> None:
         if self.ended:
@@ -291,58 +269,11 @@ class BedrockCall:
 
     def _record(self, response: ParsedResponse, duration: float, error: str | None,
                 streamed: bool, span_context: SpanContext) -> LLMCall:
-        limit = self.telemetry.max_chars
-        request = self.request
-        return LLMCall(
-            model_id=self.response_model or self.request_model,
-            operation=request.operation,
-            family=getattr(self.family, "name", None),
-            request_model=self.request_model,
-            prompt=request.prompt[:limit],
-            completion=response.completion[:limit],
-            system=request.system[:limit],
-            messages=bounded_messages(request.messages, limit),
-            output_messages=[],
-            tool_calls=response.tool_calls,
-            input_tokens=response.input_tokens,
-            output_tokens=response.output_tokens,
-            cache_read_tokens=response.cache_read_tokens,
-            cache_write_tokens=response.cache_write_tokens,
-            finish_reasons=response.finish_reasons,
-            refusal_signal=response.refusal_signal,
-            response_id=response.response_id,
-            duration_s=duration,
-            time_to_first_chunk_s=self.first_chunk_s,
-            streamed=streamed,
-            error_type=error,
-            server_address=self.server_address,
-            span_context=span_context,
-        )
-
-
-def bounded_messages(messages: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """`messages` whose strings (text, tool arguments and results) total at most `limit` characters, the
-    latest kept first: the record must not hold a huge prompt in full. Parts that fit are not copied."""
-    budget = limit
-    kept: list[dict[str, Any]] = []
-    for message in reversed(messages):
-        if budget <= 0:
-            break
-        parts = message.get("parts") or []
-        cut = []
-        for part in reversed(parts):
-            for key in ("content", "arguments", "response"):
-                value = part.get(key)
-                if isinstance(value, str):
-                    if len(value) > budget:
-                        part = {**part, key: value[:budget]}
-                    budget -= len(part[key])
-            cut.append(part)
-        cut.reverse()
-        unchanged = all(a is b for a, b in zip(cut, parts, strict=True))
-        kept.append(message if unchanged else {**message, "parts": cut})
-    kept.reverse()
-    return kept
+        return to_llm_call(self.request, response, model_id=self.response_model or self.request_model,
+                           request_model=self.request_model, family=getattr(self.family, "name", None),
+                           max_chars=self.telemetry.max_chars, duration_s=duration,
+                           time_to_first_chunk_s=self.first_chunk_s, streamed=streamed, error_type=error,
+                           server_address=self.server_address, span_context=span_context)
 
 
 def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:
