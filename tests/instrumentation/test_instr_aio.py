@@ -22,7 +22,10 @@ from aiobotocore.response import StreamingBody  # noqa: E402
 from aiobotocore.session import get_session  # noqa: E402
 from botocore.exceptions import ClientError, EventStreamError  # noqa: E402
 
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+
 from otel_llm._config import Settings  # noqa: E402
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor  # noqa: E402
 from otel_llm._quality.processor import LLMMetricsSpanProcessor  # noqa: E402
 from otel_llm._quality.scoring import Scorer  # noqa: E402
 from otel_llm.evaluators import Batch, Evaluator  # noqa: E402
@@ -331,7 +334,7 @@ def test_instr_aio_call_cancelled_before_its_response_ends_once(instrumented: An
     async def call() -> None:
         async with aio_client(instrumented.emulator) as client:
             task = asyncio.create_task(client.converse(modelId=CLAUDE, messages=MESSAGES))
-            while not instrumented.emulator.requests():
+            while not instrumented.emulator.requests:
                 await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -451,17 +454,20 @@ class ThreadProbe(Evaluator):
         return [0.5 for _ in batch.calls]
 
 
-def test_instr_aio_scoring_runs_off_the_event_loop(instrumented: Any) -> None:
+def test_instr_aio_scoring_runs_off_the_event_loop(harness: Any) -> None:
     settings = Settings.from_env(backend="lexical", schedule_delay_ms=10)
     probe = ThreadProbe()
-    processor = LLMMetricsSpanProcessor(settings, instrumented.meter_provider,
+    processor = LLMMetricsSpanProcessor(settings, harness.meter_provider,
                                         scorer=Scorer(settings, evaluators=[probe]))
-    instrumented.tracer_provider.add_span_processor(processor)
+    tracer_provider = TracerProvider()  # the processor alone takes the side-channel records
+    tracer_provider.add_span_processor(processor)
+    BedrockInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=harness.meter_provider,
+                                     metrics_enabled=False)
     loop_threads = []
 
     async def calls() -> None:
         loop_threads.append(threading.get_ident())
-        async with aio_client(instrumented.emulator) as client:
+        async with aio_client(harness.emulator) as client:
             await client.converse(modelId=CLAUDE, messages=MESSAGES)
             async for _event in (await client.converse_stream(modelId=CLAUDE, messages=MESSAGES))["stream"]:
                 pass
@@ -472,7 +478,7 @@ def test_instr_aio_scoring_runs_off_the_event_loop(instrumented: Any) -> None:
     assert probe.calls == 2 and probe.threads and loop_threads[0] not in probe.threads
     for name in ("otel_llm.similarity", "otel_llm.sentiment", "otel_llm.toxicity", "otel_llm.refusal",
                  "otel_llm.probe"):
-        assert sum(p.count for p in instrumented.points(name)) == 2, name
+        assert sum(p.count for p in harness.points(name)) == 2, name
     processor.shutdown()
 
 

@@ -8,8 +8,9 @@ is absent or outside `AIOBOTOCORE`, and sync botocore is instrumented either way
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
@@ -18,9 +19,37 @@ from opentelemetry.trace import Span
 from .._config import logger
 from .._failures import report_failure
 from .calls import INVOKE
+from .contrib_botocore import PACKAGE, ContribSkip
 from .wrappers import ApiCallWrapper, Running
 
 AIOBOTOCORE = "aiobotocore >= 2.13, < 4"
+# contrib botocore's aiobotocore instrumentor (0.62b0 on) looks its extensions up here: it skips Bedrock
+# runtime calls while we are instrumented, as its botocore instrumentor does.
+CONTRIB_REGISTRIES = ("_AIOBOTOCORE_EXTENSIONS",)
+
+
+class AioPatch(NamedTuple):
+    """What instrumenting aiobotocore installed: our wrapper on `owner._make_api_call`, contrib's skip."""
+
+    owner: type
+    wrapper: AsyncApiCallWrapper
+    contrib: ContribSkip | None
+
+
+def contrib_skip() -> ContribSkip | None:
+    """Contrib made to skip Bedrock on aiobotocore clients; None when it has no aiobotocore instrumentor."""
+    try:
+        if importlib.util.find_spec(PACKAGE) is None:
+            return None
+        extensions = importlib.import_module(PACKAGE + ".extensions")
+    except Exception as exc:
+        report_failure("instrumentation.contrib", exc)
+        return None
+    if not any(isinstance(getattr(extensions, name, None), dict) for name in CONTRIB_REGISTRIES):
+        return None
+    skip = ContribSkip(CONTRIB_REGISTRIES)
+    skip.install()
+    return skip
 
 
 def client_class() -> type | None:

@@ -42,7 +42,7 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     _wrapper: ApiCallWrapper | None = None
-    _aio: tuple[type, aio.AsyncApiCallWrapper] | None = None
+    _aio: aio.AioPatch | None = None
     _resolver: InferenceProfileResolver | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -63,8 +63,9 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _insert_innermost(BaseClient, _PATCHED, self._wrapper)
         aio_client = aio.client_class()
         if aio_client is not None:
-            self._aio = aio_client, aio.AsyncApiCallWrapper(telemetry)
-            _insert_innermost(aio_client, _PATCHED, self._aio[1])
+            aio_wrapper = aio.AsyncApiCallWrapper(telemetry)
+            _insert_innermost(aio_client, _PATCHED, aio_wrapper)
+            self._aio = aio.AioPatch(aio_client, aio_wrapper, aio.contrib_skip())
         if settings.metrics_enabled:
             _install_processor(kwargs, settings)
 
@@ -74,7 +75,9 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._wrapper.telemetry.stop()
             self._wrapper = None
         if self._aio is not None:
-            _remove(self._aio[0], _PATCHED, self._aio[1])
+            _remove(self._aio.owner, _PATCHED, self._aio.wrapper)
+            if self._aio.contrib is not None:
+                self._aio.contrib.remove()
             self._aio = None
         if self._resolver is not None:
             self._resolver.stop()
