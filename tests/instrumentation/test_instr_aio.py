@@ -21,7 +21,6 @@ from aiobotocore.config import AioConfig  # noqa: E402
 from aiobotocore.response import StreamingBody  # noqa: E402
 from aiobotocore.session import get_session  # noqa: E402
 from botocore.exceptions import ClientError, EventStreamError  # noqa: E402
-
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 
 from otel_llm._config import Settings  # noqa: E402
@@ -65,7 +64,7 @@ def run(coroutine: Any) -> Any:
 
 
 async def settle() -> None:
-    """Let the loop finalize abandoned async generators (it closes them in tasks of their own), then collect."""
+    """Let the loop finalize abandoned async generators (it closes each in a task), then collect."""
     for _ in range(5):
         await asyncio.sleep(0)
     gc.collect()
@@ -374,7 +373,8 @@ def test_instr_aio_throttling_reraised_unchanged(harness: Any, operation: str) -
 @pytest.mark.parametrize("operation", STREAMS)
 def test_instr_aio_mid_stream_error_reraised_unchanged(harness: Any, operation: str) -> None:
     async def call() -> tuple[EventStreamError, int]:
-        harness.emulator.enqueue(Reply(text=TEXT, chunks=6, error="ThrottlingException", error_after_chunks=3))
+        harness.emulator.enqueue(Reply(text=TEXT, chunks=6, error="ThrottlingException",
+                                       error_after_chunks=3))
         received = []
         async with aio_client(harness.emulator) as client:
             with pytest.raises(EventStreamError) as raised:
@@ -406,7 +406,8 @@ def test_instr_aio_concurrent_calls_keep_their_own_spans_and_context(instrumente
             if i % 3 == 0:
                 await client.converse(modelId=CLAUDE, messages=messages)
             elif i % 3 == 1:
-                async for _event in (await client.converse_stream(modelId=CLAUDE, messages=messages))["stream"]:
+                response = await client.converse_stream(modelId=CLAUDE, messages=messages)
+                async for _event in response["stream"]:
                     await asyncio.sleep(0)  # let the others run between events
             else:
                 body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
