@@ -45,7 +45,7 @@ FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 # Whatever varies from one run of the same call to the next.
 VOLATILE = {"gen_ai.response.time_to_first_chunk", "gen_ai.response.id"}
-IDS = {"id", "generation_id", "response_id"}
+IDS = {"id", "generation_id", "response_id", "created"}
 
 
 @asynccontextmanager
@@ -193,28 +193,32 @@ def test_instr_aio_call_gets_what_the_sync_call_gets(instrumented: Any, operatio
 def test_instr_aio_invoke_body_is_returned_unread_and_whole(harness: Any) -> None:
     model, body = FAMILIES["anthropic"]
 
-    async def call() -> tuple[Any, bytes, bytes, list[bytes]]:
+    async def call() -> tuple[Any, bytes, bytes, list[bytes], bytes]:
         async with aio_client(harness.emulator) as client:
             response = await client.invoke_model(modelId=model, body=json.dumps(body))
             first = await response["body"].read(10)
             rest = await response["body"].read()
-            again = await client.invoke_model(modelId=model, body=json.dumps(body))
-            async with again["body"] as stream:
-                chunks = [chunk async for chunk in stream.iter_chunks(7)]
-            return response["body"], first, rest, chunks
+            chunked = await client.invoke_model(modelId=model, body=json.dumps(body))
+            chunks = [chunk async for chunk in chunked["body"].iter_chunks(7)]
+            managed = await client.invoke_model(modelId=model, body=json.dumps(body))
+            async with managed["body"] as inner:  # aiobotocore 3: the body; 2: the HTTP response under it
+                whole = await inner.read()
+            return response["body"], first, rest, chunks, whole
 
-    bare_body, bare_first, bare_rest, bare_chunks = run(call())
+    bare_body, *bare = run(call())
     harness.instrument()
-    body_object, first, rest, chunks = run(call())
+    body_object, *instrumented = run(call())
 
     assert isinstance(body_object, StreamingBody)
     assert type(body_object) is type(bare_body)
-    assert (len(first), _stable(first + rest), _stable(b"".join(chunks))) \
-        == (len(bare_first), _stable(bare_first + bare_rest), _stable(b"".join(bare_chunks)))
-    assert len(first) == 10 and [len(c) for c in chunks[:-1]] == [7] * (len(chunks) - 1)
-    assert json.loads(first + rest)["content"][0]["text"]
-    assert body_object.tell() == len(first + rest)
-    assert len(harness.genai_spans()) == 2 and harness.records()[0].completion
+    for got in (bare, instrumented):
+        first, rest, chunks, whole = got
+        assert len(first) == 10 and [len(c) for c in chunks[:-1]] == [7] * (len(chunks) - 1)
+        assert _stable(first + rest) == _stable(b"".join(chunks)) == _stable(whole)
+    assert _stable(instrumented[0] + instrumented[1]) == _stable(bare[0] + bare[1])
+    assert json.loads(instrumented[3])["content"][0]["text"]
+    assert body_object.tell() == len(instrumented[0] + instrumented[1])
+    assert len(harness.genai_spans()) == 3 and harness.records()[0].completion
 
 
 # --- async streams: however they end, the call ends once ---------------------------------------------
@@ -550,3 +554,22 @@ def test_instr_aio_outside_the_admitted_range_leaves_sync_instrumented(harness: 
     assert "aiobotocore clients are not instrumented" in caplog.text
     harness.emulator.client().converse(modelId=CLAUDE, messages=MESSAGES)
     assert len(harness.genai_spans()) == 1
+
+
+def test_instr_aio_aioboto3_clients_are_instrumented(instrumented: Any) -> None:
+    aioboto3 = pytest.importorskip("aioboto3", reason="needs aioboto3 (it pins aiobotocore)")
+
+    async def calls() -> None:
+        session = aioboto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                   region_name="us-east-1")
+        url = instrumented.emulator.endpoint_url
+        async with session.client("bedrock-runtime", endpoint_url=url) as client:
+            await client.converse(modelId=CLAUDE, messages=MESSAGES)
+            async for _event in (await client.converse_stream(modelId=CLAUDE, messages=MESSAGES))["stream"]:
+                pass
+
+    run(calls())
+    spans = instrumented.genai_spans()
+    assert [s.name for s in spans] == [f"chat {CLAUDE}"] * 2
+    assert all(s.attributes["gen_ai.usage.output_tokens"] > 0 for s in spans)
+    assert len(instrumented.records()) == 2

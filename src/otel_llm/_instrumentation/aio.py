@@ -116,7 +116,8 @@ async def replace_async_body(response: dict[str, Any]) -> bytes:
 
 class _Buffered:
     """The raw response under a replaced body: what aiobotocore's StreamingBody reads (`content.read`,
-    `content.at_eof`, `url`, `close`), served from memory; or, after a failed read, that same error."""
+    `content.at_eof`, `url`, `close`; aiobotocore 2 also hands it out from `async with body`), served from
+    memory; or, after a failed read, that same error."""
 
     def __init__(self, data: bytes | Exception, body: Any) -> None:
         self._data = data
@@ -138,3 +139,9 @@ class _Buffered:
 
     def close(self) -> None:
         pass
+
+    async def __aenter__(self) -> _Buffered:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
