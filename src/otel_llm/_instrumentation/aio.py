@@ -20,7 +20,7 @@ from .._config import logger
 from .._failures import report_failure
 from .calls import INVOKE
 from .contrib_botocore import PACKAGE, ContribSkip
-from .wrappers import ApiCallWrapper, Running
+from .wrappers import ApiCallWrapper, Running, finish
 
 AIOBOTOCORE = "aiobotocore >= 2.13, < 4"
 # contrib botocore's aiobotocore instrumentor (0.62b0 on) looks its extensions up here: it skips Bedrock
@@ -82,16 +82,17 @@ class AsyncApiCallWrapper(ApiCallWrapper):
         with Running(call):
             response = await wrapped(*args, **kwargs)
         if call.api != INVOKE:
-            return call.succeed(response)
+            return finish(call, response)
         try:
             body = await replace_async_body(response)
         except Exception as exc:  # as in the sync client: the response is returned, its body fails alike
-            call.lost(exc)
+            report_failure("instrumentation", exc)
+            call.end_quietly(None)
             return response
-        except BaseException as exc:  # cancelled while the body was read: the caller gets it
-            call.fail(exc)
-            raise
-        return call.succeed(response, body)
+        except BaseException:  # cancelled while the body was read: fails the call, reaches the caller
+            with Running(call):
+                raise
+        return finish(call, response, body)
 
 
 async def replace_async_body(response: dict[str, Any]) -> bytes:

@@ -2,13 +2,15 @@
 
 It parses the request, opens the span (or joins the contrib botocore span), reads the response,
 records the call metrics and hands the `LLMCall` record to the side channel before the span ends.
-Every method catches its own failures: the user's call never sees them.
+Its hooks (`succeed`, `fail`, `on_event`, `end_stream`) raise freely: they are called at the boundary
+through `safe_call`, which reports a failure and ends the span anyway (`end_quietly`).
 """
 
 from __future__ import annotations
 
 import io
 import json
+from functools import partial
 from timeit import default_timer
 from typing import Any
 
@@ -25,7 +27,7 @@ from .. import _sidechannel as sidechannel
 from .._bedrock.exchange import apply_header_tokens, fold_event, parse_request, parse_response, to_llm_call
 from .._bedrock.families import finish_stream, lookup
 from .._bedrock.families.base import ParsedRequest, ParsedResponse, StreamAccumulator
-from .._failures import report_failure
+from .._failures import report_failure, safe_call
 from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .semconv import (
     TOKEN_INPUT,
@@ -106,82 +108,65 @@ class BedrockCall:
 
     # --- outcomes -------------------------------------------------------------------------------
 
-    def succeed(self, response: dict[str, Any], body: bytes | None = None) -> dict[str, Any]:
-        """Read a complete response (or wrap its stream); returns the response the user receives.
+    def succeed(self, response: dict[str, Any], body: bytes | None = None) -> None:
+        """Read a complete response (or wrap its stream in place in `response`).
 
         `body`: InvokeModel's response body, when the caller has read and replaced it already (async
         clients: `aio.replace_async_body`); else it is read here."""
-        try:
-            if self.api == CONVERSE:
-                self._end(parse_response(self.family, CONVERSE, response), None)
-            elif self.api == INVOKE:
-                data = replace_body(response) if body is None else body
-                self._end(self._invoke_response(response, data), None)
-            elif self.api == APPLY_GUARDRAIL:
-                self._end_guardrail(response)
+        if self.api == CONVERSE:
+            self._end(parse_response(self.family, CONVERSE, response), None)
+        elif self.api == INVOKE:
+            data = replace_body(response) if body is None else body
+            self._end(self._invoke_response(response, data), None)
+        elif self.api == APPLY_GUARDRAIL:
+            self._end_guardrail(response)
+        else:
+            key = "stream" if self.api == CONVERSE_STREAM else "body"
+            if response.get(key) is not None:
+                self.acc = StreamAccumulator()
+                on_event = partial(safe_call, "instrumentation", self.on_event)
+                response[key] = wrap_stream(response[key], on_event, self.end_stream_safely)
             else:
-                key = "stream" if self.api == CONVERSE_STREAM else "body"
-                if response.get(key) is not None:
-                    self.acc = StreamAccumulator()
-                    response[key] = wrap_stream(response[key], self.on_event, self.end_stream)
-                else:
-                    self._end(ParsedResponse(), None)
-        except Exception as exc:
-            self.lost(exc)
-        return response
-
-    def lost(self, exc: Exception) -> None:
-        """An internal failure while reading the response: counted, and the span still ends, once."""
-        report_failure("instrumentation", exc)
-        self._end_quietly(None)
+                self._end(ParsedResponse(), None)
 
     def fail(self, exc: BaseException) -> None:
         """The call raised: record `error.type`, end the span (the caller re-raises `exc`)."""
-        try:
-            self._end(ParsedResponse(), exc)
-        except Exception as failure:
-            report_failure("instrumentation", failure)
-            self._end_quietly(exc)
+        self._end(ParsedResponse(), exc)
 
     def on_event(self, event: Any) -> None:
         """Fold one stream event (read only; the user gets the same object)."""
         if self.ended:
             return
-        try:
-            now = default_timer()
-            if self.first_chunk_s is None:
-                self.first_chunk_s = now - self.start
-            else:  # contrib records no chunk timings: these are ours even beside it
-                self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
-                                              self.attribute_sets.base),))
-            self.chunk_at = now
-            acc = self.acc
-            if acc is None:
-                return
-            if self.api == CONVERSE_STREAM:
-                data = event
-            else:
-                chunk = event.get("chunk") if isinstance(event, dict) else None
-                data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
-            final = fold_event(self.family, self.api, data, acc)
-        except Exception as exc:
-            report_failure("instrumentation", exc)
+        now = default_timer()
+        if self.first_chunk_s is None:
+            self.first_chunk_s = now - self.start
+        else:  # contrib records no chunk timings: these are ours even beside it
+            self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
+                                          self.attribute_sets.base),))
+        self.chunk_at = now
+        acc = self.acc
+        if acc is None:
             return
-        if final and not self.owns_span:
+        if self.api == CONVERSE_STREAM:
+            data = event
+        else:
+            chunk = event.get("chunk") if isinstance(event, dict) else None
+            data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
+        if fold_event(self.family, self.api, data, acc) and not self.owns_span:
             # The contrib span ends as soon as it sees this last event, which it gets after us:
             # hand the record over now, while that span is still open.
-            self.end_stream(None)
+            self.end_stream_safely(None)
 
     def end_stream(self, exc: BaseException | None) -> None:
         """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
         if self.ended:
             return
-        try:
-            response = finish_stream(self.acc) if self.acc is not None else ParsedResponse()
-            self._end(response, exc, streamed=True)
-        except Exception as failure:
-            report_failure("instrumentation", failure)
-            self._end_quietly(exc)
+        response = finish_stream(self.acc) if self.acc is not None else ParsedResponse()
+        self._end(response, exc, streamed=True)
+
+    def end_stream_safely(self, exc: BaseException | None) -> None:
+        """`end_stream` at the boundary (the stream proxy's `on_end`): never raises."""
+        safe_call("instrumentation", self.end_stream, exc, recover=partial(self.end_quietly, exc))
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -248,19 +233,16 @@ class BedrockCall:
                 self.span.set_attribute(gen_ai.GEN_AI_RESPONSE_FINISH_REASONS, ["guardrail_intervened"])
         self._end(ParsedResponse(), None)
 
-    def _end_quietly(self, exc: BaseException | None) -> None:
-        """Last resort after an internal failure: the span still ends, once."""
+    def end_quietly(self, exc: BaseException | None) -> None:
+        """Last resort after an internal failure (the `recover` of `safe_call`): the span still ends, once."""
         if self.ended:
             return
         self.ended = True
-        try:
-            if self.owns_span:
-                if exc is not None:
-                    description = error_description(exc, self.telemetry.capture_content)
-                    self.span.set_status(Status(StatusCode.ERROR, description))
-                self.span.end()
-        except Exception as failure:
-            report_failure("instrumentation", failure)
+        if self.owns_span:
+            if exc is not None:
+                description = error_description(exc, self.telemetry.capture_content)
+                self.span.set_status(Status(StatusCode.ERROR, description))
+            self.span.end()
 
     @property
     def scored(self) -> bool:

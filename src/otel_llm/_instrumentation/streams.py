@@ -32,25 +32,16 @@ class StreamProxy(wrapt.ObjectProxy):
 
     def __iter__(self) -> Iterator[Any]:
         on_event = self._self_on_event
-        try:
+        with _Reading(self):
             for event in self.__wrapped__:
                 on_event(event)
                 yield event
-        except BaseException as exc:
-            self._self_stopped(exc)
-            raise
-        self._self_end(None)
 
     def close(self) -> Any:
         try:
             return self.__wrapped__.close()
         finally:
             self._self_end(None)
-
-    def _self_stopped(self, exc: BaseException) -> None:
-        # GeneratorExit: the caller left its loop; it may resume with the stream it still holds.
-        if not isinstance(exc, GeneratorExit):
-            self._self_end(exc)
 
     def _self_end(self, exc: BaseException | None) -> None:
         self._self_finalizer.detach()
@@ -66,14 +57,27 @@ class AsyncStreamProxy(StreamProxy):
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         on_event = self._self_on_event
-        try:
+        with _Reading(self):
             async for event in self.__wrapped__:
                 on_event(event)
                 yield event
-        except BaseException as exc:
-            self._self_stopped(exc)
-            raise
-        self._self_end(None)
+
+
+class _Reading:
+    """Around one loop over a stream: its end (exhausted, or the error it raised) ends the stream, except
+    GeneratorExit: the caller left its loop, and may resume with the stream it still holds."""
+
+    __slots__ = ("proxy",)
+
+    def __init__(self, proxy: StreamProxy) -> None:
+        self.proxy = proxy
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if not isinstance(exc, GeneratorExit):
+            self.proxy._self_end(exc)
 
 
 def wrap_stream(stream: Any, on_event: OnEvent, on_end: OnEnd) -> StreamProxy:

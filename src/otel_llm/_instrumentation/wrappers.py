@@ -3,6 +3,7 @@ service and operation, a `BedrockCall` for Bedrock runtime calls."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span
 
-from .._failures import report_failure
+from .._failures import report_failure, safe_call
 from .calls import OPERATIONS, BedrockCall, current_contrib_span
 from .semconv import Telemetry
 
@@ -42,7 +43,7 @@ class ApiCallWrapper:
             return wrapped(*args, **kwargs)
         with Running(call):
             response = wrapped(*args, **kwargs)
-        return call.succeed(response)
+        return finish(call, response)
 
     def start(self, instance: Any, args: tuple, kwargs: dict) -> BedrockCall | None:
         """A `BedrockCall` (its span started) when this is a Bedrock runtime call, else None."""
@@ -58,10 +59,15 @@ class ApiCallWrapper:
             report_failure("instrumentation", exc)
         return None
 
-
     def joined_span(self, operation: str, current: Context) -> Span | None:
         """The contrib botocore span this call joins instead of opening its own, if any."""
         return current_contrib_span(operation, current)
+
+
+def finish(call: BedrockCall, response: Any, body: bytes | None = None) -> Any:
+    """Read the response into the call (`BedrockCall.succeed`), never raising; returns the response."""
+    safe_call("instrumentation", call.succeed, response, body, recover=partial(call.end_quietly, None))
+    return response
 
 
 class Running:
@@ -81,7 +87,7 @@ class Running:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         try:
             if exc is not None:
-                self.call.fail(exc)
+                safe_call("instrumentation", self.call.fail, exc, recover=partial(self.call.end_quietly, exc))
         finally:
             if self.token is not None:
                 context.detach(self.token)  # type: ignore[arg-type]

@@ -22,8 +22,9 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from .. import _failures as failures
 from .. import _sidechannel as sidechannel
 from .._config import Settings
-from .._failures import report_failure
+from .._failures import report_failure, safe_call
 from ..record import LLMCall
+from .interface import CallScorer
 from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, QualityRecorder, call_attributes
 from .span_records import record_from_attributes
 
@@ -41,7 +42,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     """
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, logger_provider: LoggerProvider | None = None) -> None:
+                 scorer: CallScorer | None = None, logger_provider: LoggerProvider | None = None) -> None:
         self._settings = settings or Settings.from_env()
         self._recorder = QualityRecorder(meter_provider, logger_provider,
                                          events=self._settings.evaluation_events)
@@ -92,20 +93,19 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._shutdown:
-            return
-        try:
-            ctx = span.context
-            call = sidechannel.take(ctx) if ctx is not None else None
+        if not self._shutdown:
+            safe_call("processor", self._enqueue_span, span)
+
+    def _enqueue_span(self, span: ReadableSpan) -> None:
+        ctx = span.context
+        call = sidechannel.take(ctx) if ctx is not None else None
+        if call is None:
+            call = record_from_attributes(span.attributes, self._settings.max_content_chars)
             if call is None:
-                call = record_from_attributes(span.attributes, self._settings.max_content_chars)
-                if call is None:
-                    return
-                call.span_context = ctx
-            if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
-                self.enqueue(call)
-        except Exception as exc:
-            report_failure("processor", exc)
+                return
+            call.span_context = ctx
+        if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
+            self.enqueue(call)
 
     def enqueue(self, call: LLMCall) -> bool:
         """Queue `call` for scoring; False (and counted as dropped) when the queue is full. Never blocks."""
@@ -200,9 +200,9 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             for call in batch:
                 self._recorder.count(OUTCOME_FAILED, call_attributes(call))
             return
-        self._recorder.record_all(batch, results)
+        self._recorder.record_all(batch, results, getattr(scorer, "evaluators", None))
 
-    def _get_scorer(self) -> Any:
+    def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:
             try:
                 from .scoring import Scorer
