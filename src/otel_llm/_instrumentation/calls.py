@@ -105,12 +105,16 @@ class BedrockCall:
 
     # --- outcomes -------------------------------------------------------------------------------
 
-    def succeed(self, response: dict[str, Any]) -> None:
-        """Read a complete response (or wrap its stream in place in `response`)."""
+    def succeed(self, response: dict[str, Any], body: bytes | None = None) -> None:
+        """Read a complete response (or wrap its stream in place in `response`).
+
+        `body`: InvokeModel's response body, when the caller has read and replaced it already (async
+        clients: `aio.replace_async_body`); else it is read here."""
         if self.api == CONVERSE:
             self._end(parse_response(self.family, CONVERSE, response), None)
         elif self.api == INVOKE:
-            self._end(self._invoke_response(response), None)
+            data = replace_body(response) if body is None else body
+            self._end(self._invoke_response(response, data), None)
         elif self.api == APPLY_GUARDRAIL:
             self._end_guardrail(response)
         else:
@@ -160,8 +164,7 @@ class BedrockCall:
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _invoke_response(self, response: dict[str, Any]) -> ParsedResponse:
-        data = replace_body(response)
+    def _invoke_response(self, response: dict[str, Any], data: bytes | None) -> ParsedResponse:
         parsed = ParsedResponse()
         if data and len(data) <= MAX_PARSED_RESPONSE_BYTES:
             try:

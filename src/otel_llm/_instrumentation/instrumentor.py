@@ -1,4 +1,5 @@
-"""`BedrockInstrumentor`: installs and removes the wrapt patch of botocore's `_make_api_call`.
+"""`BedrockInstrumentor`: installs and removes the wrapt patch of botocore's `_make_api_call` (and of
+aiobotocore's, when an admitted version is installed).
 
 The patch always sits directly around botocore's own function, beneath any other wrapper (such as
 `opentelemetry-instrumentation-botocore`'s), so instrumenting and uninstrumenting in any order leave
@@ -13,16 +14,19 @@ from typing import Any
 
 import wrapt
 from botocore.client import BaseClient
+from opentelemetry.instrumentation.dependencies import DependencyConflict, get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from .._config import Settings, logger
 from .._failures import report_failure
+from . import aio
 from .contrib_botocore import ContribSkip
 from .profiles import InferenceProfileResolver
 from .semconv import Telemetry
 from .wrappers import ApiCallWrapper
 
 _PATCHED = "_make_api_call"
+BOTOCORE = "botocore >= 1.34, < 2"
 _SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
 # What BaseInstrumentor.instrument() and the distros pass besides settings.
 _INSTRUMENT_KWARGS = frozenset({"settings", "tracer_provider", "meter_provider", "logger_provider",
@@ -37,11 +41,16 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     _wrapper: ApiCallWrapper | None = None
+    _aio: aio.AioPatch | None = None
     _resolver: InferenceProfileResolver | None = None
     _contrib: ContribSkip | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return ("botocore >= 1.34, < 2",)
+        return (BOTOCORE, aio.AIOBOTOCORE)
+
+    def _check_dependency_conflicts(self) -> DependencyConflict | None:
+        """botocore is required; aiobotocore is optional (`aio.client_class` checks its range)."""
+        return get_dependency_conflicts((BOTOCORE,))
 
     def _instrument(self, **kwargs: Any) -> None:
         settings = _settings(kwargs)
@@ -54,6 +63,11 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _insert_innermost(BaseClient, _PATCHED, self._wrapper)
         self._contrib = ContribSkip()
         self._contrib.install()
+        aio_client = aio.client_class()
+        if aio_client is not None:
+            aio_wrapper = aio.AsyncApiCallWrapper(telemetry)
+            _insert_innermost(aio_client, _PATCHED, aio_wrapper)
+            self._aio = aio.AioPatch(aio_client, aio_wrapper, aio.contrib_skip())
         if settings.metrics_enabled:
             _install_processor(kwargs, settings)
 
@@ -65,6 +79,11 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._contrib is not None:
             self._contrib.remove()
             self._contrib = None
+        if self._aio is not None:
+            _remove(self._aio.owner, _PATCHED, self._aio.wrapper)
+            if self._aio.contrib is not None:
+                self._aio.contrib.remove()
+            self._aio = None
         if self._resolver is not None:
             self._resolver.stop()
             self._resolver = None

@@ -1,7 +1,8 @@
 """The proxy around a returned EventStream: the user gets every event unchanged (same objects, same
 order) while `on_event` sees each of them, and `on_end` is called exactly once: when the stream is
 exhausted, closed, raises, or is abandoned (garbage collected; leaving a loop early is not abandoning:
-botocore's stream resumes where the loop stopped). The proxy knows its callbacks, not their owner."""
+botocore's stream resumes where the loop stopped); aiobotocore's async streams alike. The proxy knows its
+callbacks, not their owner."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import wrapt
@@ -31,16 +32,10 @@ class StreamProxy(wrapt.ObjectProxy):
 
     def __iter__(self) -> Iterator[Any]:
         on_event = self._self_on_event
-        try:
+        with _Reading(self):
             for event in self.__wrapped__:
                 on_event(event)
                 yield event
-        except GeneratorExit:  # the caller left its loop; it may resume with the stream it still holds
-            raise
-        except BaseException as exc:
-            self._self_end(exc)
-            raise
-        self._self_end(None)
 
     def close(self) -> Any:
         try:
@@ -53,10 +48,44 @@ class StreamProxy(wrapt.ObjectProxy):
         _end(self._self_on_end, exc)
 
 
+class AsyncStreamProxy(StreamProxy):
+    """The same for an aiobotocore `AioEventStream`: observes `async for`. A task cancelled while it waits
+    for an event ends the stream with the `CancelledError`."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.__wrapped__)  # aiobotocore's own error; not an end of the stream
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        on_event = self._self_on_event
+        with _Reading(self):
+            async for event in self.__wrapped__:
+                on_event(event)
+                yield event
+
+
+class _Reading:
+    """Around one loop over a stream: its end (exhausted, or the error it raised) ends the stream, except
+    GeneratorExit: the caller left its loop, and may resume with the stream it still holds."""
+
+    __slots__ = ("proxy",)
+
+    def __init__(self, proxy: StreamProxy) -> None:
+        self.proxy = proxy
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if not isinstance(exc, GeneratorExit):
+            self.proxy._self_end(exc)
+
+
 def wrap_stream(stream: Any, on_event: OnEvent, on_end: OnEnd) -> StreamProxy:
-    """The stream the user receives in place of `stream`."""
+    """The stream the user receives in place of `stream` (sync or async, as `stream` is)."""
     if not _ender_started:
         _start_ender()
+    if hasattr(stream, "__aiter__"):
+        return AsyncStreamProxy(stream, on_event, on_end)
     return StreamProxy(stream, on_event, on_end)
 
 

@@ -36,27 +36,55 @@ class ApiCallWrapper:
         self.telemetry = telemetry
 
     def __call__(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        call = None
+        call = self.start(instance, args, kwargs)
+        if call is None:  # never inside `start`'s try: the user's own errors must not be caught there
+            return wrapped(*args, **kwargs)
+        with Running(call):
+            response = wrapped(*args, **kwargs)
+        return finish(call, response)
+
+    def start(self, instance: Any, args: tuple, kwargs: dict) -> BedrockCall | None:
+        """A `BedrockCall` (its span started) when this is a Bedrock runtime call, else None."""
         try:
             operation = args[0] if args else kwargs.get("operation_name")
             if operation in OPERATIONS and instance.meta.service_model.service_name == SERVICE \
                     and is_instrumentation_enabled():
                 params = args[1] if len(args) > 1 else kwargs.get("api_params", {})
                 current = context.get_current()
-                call = BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
+                return BedrockCall(self.telemetry, operation, params, server_of(instance.meta.endpoint_url),
                                    current)
         except Exception as exc:
             report_failure("instrumentation", exc)
-        if call is None:  # never inside the try above: the user's own errors must not be caught there
-            return wrapped(*args, **kwargs)
-        token = context.attach(trace.set_span_in_context(call.span, current))
+        return None
+
+
+def finish(call: BedrockCall, response: Any, body: bytes | None = None) -> Any:
+    """Read the response into the call (`BedrockCall.succeed`), never raising; returns the response."""
+    safe_call("instrumentation", call.succeed, response, body, recover=partial(call.end_quietly, None))
+    return response
+
+
+class Running:
+    """While the wrapped call runs: our span is the current one, HTTP instrumentation is suppressed (as
+    contrib does for every AWS call: no HTTP child span), and an exception the call raises fails the span
+    and reaches the caller unchanged."""
+
+    __slots__ = ("call", "suppressed", "token")
+
+    def __init__(self, call: BedrockCall) -> None:
+        self.call = call
+        self.token: object = None
+        self.suppressed: Any = None
+
+    def __enter__(self) -> None:
+        self.token = context.attach(trace.set_span_in_context(self.call.span))
+        self.suppressed = suppress_http_instrumentation()
+        self.suppressed.__enter__()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         try:
-            with suppress_http_instrumentation():  # as contrib does for every AWS call: no HTTP child span
-                response = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            safe_call("instrumentation", call.fail, exc, recover=partial(call.end_quietly, exc))
-            raise
+            self.suppressed.__exit__(kind, exc, tb)
+            if exc is not None:
+                safe_call("instrumentation", self.call.fail, exc, recover=partial(self.call.end_quietly, exc))
         finally:
-            context.detach(token)
-        safe_call("instrumentation", call.succeed, response, recover=partial(call.end_quietly, None))
-        return response
+            context.detach(self.token)  # type: ignore[arg-type]
