@@ -91,7 +91,7 @@ def test_a_broken_user_record_inside_an_aggregate_is_located(kinesis):
     [item] = items
     assert len(item.read.calls) == 2
     [problem] = item.read.problems
-    assert problem.location.endswith("user record 2") and "not JSON" in problem.reason
+    assert problem.location.endswith("user record 2") and "not valid JSON" in problem.reason
 
 
 def test_a_truncated_aggregate_is_reported(kinesis):
