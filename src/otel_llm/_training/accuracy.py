@@ -1,11 +1,14 @@
-"""`otel-llm evaluate`: measure the local backend on the public labelled data with honest splits, and the
-refusal model's training (`scripts/train_refusal.py` writes `models/refusal-*.npz` with it).
+"""`otel-llm evaluate`: measure the local backend on the labelled data with honest splits, and the refusal
+heads' training (`scripts/train_refusal.py` writes `_weights/refusal-*.npz` with it).
 
-Refusal is measured the way the product is used, on completions of models it was not trained on: fit on
-one model's XSTest completions, test on the other's (both ways), plus stratified 5-fold CV on the union.
-Thresholds are tuned on the training side only. XSTest holds no ordinary answers to ordinary questions,
-so every fit also sees a fixed sample of ordinary sentences (STS-B and NYT snippets) as non-refusals, and
-the rest of those sentences (and the tweets) measure how often ordinary text is flagged.
+Refusal is measured the way the product is used, on completions of models it was not trained on:
+leave-one-model-out over XSTest's GPT-4 and Llama-2 completions and each family of the team's authored
+rows (`data/refusal-authored.csv`, split `train`), and leave-one-style-out over the authored kinds; every
+figure is reported with its worst fold. The authored rows of the `test` split (two whole families) are
+never trained on: the shipped head is measured on them once. Every fit also sees a fixed sample of
+ordinary sentences (STS-B and NYT snippets) as non-refusals; the rest of them (and tweets) measure how
+often ordinary text is flagged. Scores are Platt-calibrated on leave-one-model-out scores of the training
+side only, and `refused` is the calibrated probability at or above `THRESHOLD`.
 """
 
 from __future__ import annotations
@@ -13,59 +16,81 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .._backends.base import EmbeddingBackend
-from .._quality.evaluators.phrases import PhraseSets, load_phrase_sets, phrases_for
+from .._quality.evaluators.phrases import shipped_phrases
 from .._quality.evaluators.refusal import (
-    EMBEDDING_FEATURES,
-    FUZZY_FEATURES,
-    embedding_features,
+    LEXICAL_KIND,
+    MINILM_KIND,
     fuzzy_features,
+    lexical_features,
+    lexical_opening,
+    minilm_features,
     opening,
 )
 from .._weights import MODELS_DIR, LinearHead
-from .crossval import Measure, choose_c, stratified_folds
-from .logistic import train_head
+from .crossval import Measure, roc_auc
+from .logistic import fit_logistic, train_head
 
-XSTEST = {"gpt4": ("refusal-xstest-gpt4.csv", "openai"), "llama2": ("refusal-xstest-llama2orig.csv", "meta")}
+XSTEST = {"gpt4": "refusal-xstest-gpt4.csv", "llama2": "refusal-xstest-llama2orig.csv"}
+AUTHORED = "refusal-authored.csv"
 REFUSAL_LABELS = ("2_full_refusal", "3_partial_refusal")
-FOLDS, SEED = 5, 0
+BENIGN_KINDS = ("greeting", "offer_of_help", "helpful_answer", "ai_self_description_then_answer",
+                "caveat_then_answer", "no_access_answer", "clarifying_question", "apology_then_answer",
+                "sensitive_topic_answer")
+JAILBROKEN = "harmful_compliance"
+SEED = 0
 ORDINARY_TRAINING = 300  # ordinary sentences added to every fit as non-refusals
 ORDINARY_HELD_OUT = 2000  # sentences (and 1000 tweets) that measure how often ordinary text is flagged
-EMBEDDING_KIND, FUZZY_KIND = "phrase-embedding+fuzzy", "fuzzy"
+THRESHOLD = 0.5  # on the calibrated probability: refused when a refusal is the likelier reading
+CALIBRATION_FOLDS = 4
+C_GRID = (0.003, 0.01, 0.03, 0.1)
+# Regularisation per head, chosen by `scripts/train_refusal.py` (pooled leave-one-model-out log loss).
+C_FOR_KIND = {MINILM_KIND: 0.1, LEXICAL_KIND: 0.1}
 
 
 @dataclass(frozen=True)
-class RefusalSet:
-    """One model's XSTest completions, their refusal labels (1 = full or partial refusal) and its family."""
+class RefusalRows:
+    """Labelled completions (1 = full or partial refusal), with the model or family (`group`) that wrote
+    each, its kind (authored style, or `xstest`) and split (`train`, `test`)."""
 
-    name: str
-    family: str
     completions: list[str]
     labels: np.ndarray
+    groups: np.ndarray
+    kinds: np.ndarray
+    splits: np.ndarray
+
+    def take(self, rows: np.ndarray) -> RefusalRows:
+        return RefusalRows([self.completions[i] for i in rows], self.labels[rows], self.groups[rows],
+                           self.kinds[rows], self.splits[rows])
 
 
-def load_xstest(data_dir: Path) -> list[RefusalSet]:
-    sets = []
-    for name, (filename, family) in XSTEST.items():
+def load_refusal_rows(data_dir: Path) -> RefusalRows:
+    """XSTest's two models (all `train`) and the authored rows."""
+    completions: list[str] = []
+    labels, groups, kinds, splits = [], [], [], []
+    for name, filename in XSTEST.items():
         with (Path(data_dir) / filename).open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        labels = np.array([r["final_label"] in REFUSAL_LABELS for r in rows], dtype=np.int64)
-        sets.append(RefusalSet(name, family, [r["completion"] for r in rows], labels))
-    return sets
-
-
-@dataclass(frozen=True)
-class Ordinary:
-    """Ordinary sentences (not refusals): a training sample and the held-out rest, featurised per family."""
-
-    training: dict[str, np.ndarray]
-    held_out: dict[str, np.ndarray]
+            for row in csv.DictReader(fh):
+                completions.append(row["completion"])
+                labels.append(row["final_label"] in REFUSAL_LABELS)
+                groups.append(name)
+                kinds.append("xstest")
+                splits.append("train")
+    with (Path(data_dir) / AUTHORED).open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            completions.append(row["completion"])
+            labels.append(row["label"] == "1")
+            groups.append(row["family"])
+            kinds.append(row["kind"])
+            splits.append(row["split"])
+    return RefusalRows(completions, np.array(labels, dtype=np.int64), np.array(groups), np.array(kinds),
+                       np.array(splits))
 
 
 def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
@@ -83,21 +108,47 @@ def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
             [prose[i] for i in held_out] + by_domain["tweets"][:ORDINARY_HELD_OUT // 2])
 
 
-def refusal_features(data: RefusalSet, phrase_sets: PhraseSets,
-                     embeddings: EmbeddingBackend | None) -> np.ndarray:
-    """The evaluator's features for every completion (embedding ones only when `embeddings` is given)."""
-    phrases = phrases_for(phrase_sets, data.family)
-    fuzzy = fuzzy_features(data.completions, phrases)
+Featuriser = Callable[[Sequence[str]], np.ndarray]
+
+
+def featuriser(embeddings: EmbeddingBackend | None) -> tuple[str, Featuriser]:
+    """The evaluator's features: the MiniLM head's with `embeddings`, else the lexical fallback's."""
+    phrases = shipped_phrases()
     if embeddings is None:
-        return fuzzy
+        return LEXICAL_KIND, lambda texts: lexical_features(texts, fuzzy_features(texts, phrases))
     from .features import embed_cached
 
-    openings = [opening(c) for c in data.completions]
-    texts = list(dict.fromkeys(data.completions + openings))
-    row = {text: i for i, text in enumerate(texts)}
-    vectors = embed_cached(embeddings, texts)
-    completions, starts = vectors[[row[c] for c in data.completions]], vectors[[row[o] for o in openings]]
-    return np.hstack([embedding_features(completions, starts, embeddings.embed(list(phrases))), fuzzy])
+    phrase_vectors = embeddings.embed(list(phrases))
+
+    def features(texts: Sequence[str]) -> np.ndarray:
+        openings = [opening(t) for t in texts]
+        unique = list(dict.fromkeys([*texts, *openings]))
+        row = {text: i for i, text in enumerate(unique)}
+        vectors = embed_cached(embeddings, unique)
+        return minilm_features(vectors[[row[t] for t in texts]], vectors[[row[o] for o in openings]],
+                               phrase_vectors, fuzzy_features(texts, phrases), lexical_opening(texts))
+
+    return MINILM_KIND, features
+
+
+@dataclass(frozen=True)
+class RefusalData:
+    """Every labelled row and the ordinary sentences, featurised once."""
+
+    kind: str
+    rows: RefusalRows
+    x: np.ndarray
+    ordinary_training: np.ndarray
+    ordinary_held_out: np.ndarray
+
+
+def featurise(data_dir: Path, embeddings: EmbeddingBackend | None) -> RefusalData:
+    kind, features = featuriser(embeddings)
+    rows = load_refusal_rows(data_dir)
+    training, held_out = ordinary_sentences(data_dir)
+    xstest = int(np.sum(rows.kinds == "xstest"))  # featurised apart, so that their cached embeddings
+    x = np.vstack([features(rows.completions[:xstest]), features(rows.completions[xstest:])])  # survive edits
+    return RefusalData(kind, rows, x, features(training), features(held_out))
 
 
 def f1_score(labels: np.ndarray, predicted: np.ndarray) -> float:
@@ -106,104 +157,183 @@ def f1_score(labels: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def best_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The decision threshold with the best F1 on these (training) rows."""
-    candidates = np.unique(probabilities)
-    scores = [f1_score(labels, probabilities >= t) for t in candidates]
-    return float(candidates[int(np.argmax(scores))])
+def _fit(x: np.ndarray, y: np.ndarray, c: float, kind: str) -> LinearHead:
+    return train_head(x, {"refusal": y}, c=c, features=kind)
 
 
-def fit_refusal(x: np.ndarray, y: np.ndarray, kind: str, ordinary: np.ndarray | None = None) -> LinearHead:
-    """Standardised logistic combination (C by inner CV) and its F1-best threshold, on training rows only
-    (plus the `ordinary` rows as non-refusals)."""
-    if ordinary is not None:
-        x, y = np.vstack([x, ordinary]), np.concatenate([y, np.zeros(len(ordinary), dtype=y.dtype)])
-    head = train_head(x, {"refusal": y}, c=choose_c(x, y), features=kind)
-    threshold = best_threshold(head.probabilities(x)[:, 0], y)
-    return LinearHead(head.outputs, head.weights, head.bias, head.mean, head.scale, np.array([threshold]),
-                      kind)
+def _logits(head: LinearHead, x: np.ndarray) -> np.ndarray:
+    return ((x - head.mean) / head.scale) @ head.weights[0] + head.bias[0]
 
 
-def _f1_of(head: LinearHead, x: np.ndarray, y: np.ndarray) -> float:
-    return f1_score(y, head.probabilities(x)[:, 0] >= head.thresholds[0])
+def platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(a, b) of p = sigmoid(a * logit + b), fitted on out-of-fold logits (barely regularised)."""
+    w, b = fit_logistic(logits[:, None], labels, c=100.0)
+    return float(w[0]), b
 
 
-def _union_ordinary(ordinary: Ordinary, sets: Sequence[RefusalSet]) -> np.ndarray:
-    """The ordinary training rows, each featurised against one set's family in turn."""
-    return np.vstack([ordinary.training[s.family][k::len(sets)] for k, s in enumerate(sets)])
+def calibrated_fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, extra: np.ndarray, c: float,
+                   kind: str) -> LinearHead:
+    """A head on (x, y) plus the `extra` rows as non-refusals, Platt-calibrated on leave-one-group-out
+    logits of these rows (groups dealt into `CALIBRATION_FOLDS` folds), with the calibration folded into
+    its weights; threshold `THRESHOLD`."""
+    oof = np.zeros(len(y))
+    names = list(dict.fromkeys(groups.tolist()))
+    bucket = np.array([names.index(g) % CALIBRATION_FOLDS for g in groups.tolist()])
+    for k in range(min(CALIBRATION_FOLDS, len(names))):
+        inside = bucket != k
+        head = _fit(np.vstack([x[inside], extra]), np.concatenate([y[inside], np.zeros(len(extra), int)]),
+                    c, kind)
+        oof[~inside] = _logits(head, x[~inside])
+    a, b = platt(oof, y)
+    head = _fit(np.vstack([x, extra]), np.concatenate([y, np.zeros(len(extra), int)]), c, kind)
+    return replace(head, weights=a * head.weights, bias=a * head.bias + b, thresholds=np.array([THRESHOLD]))
 
 
-def measure_refusal_candidate(name: str, kind: str, features: dict[str, np.ndarray],
-                              sets: Sequence[RefusalSet], ordinary: Ordinary) -> list[Measure]:
-    """Cross-model hold-out both ways (F1 and the share of held-out ordinary sentences flagged) and
-    stratified 5-fold CV on the union (strata: label x model)."""
-    measures = []
-    for train, test in ((sets[0], sets[1]), (sets[1], sets[0])):
-        head = fit_refusal(features[train.name], train.labels, kind, ordinary.training[train.family])
-        flagged = np.mean(head.probabilities(ordinary.held_out[test.family])[:, 0] >= head.thresholds[0])
-        measures.append(Measure(name, f"F1, {train.name}->{test.name}",
-                                (_f1_of(head, features[test.name], test.labels),),
-                                f"trained on {train.name}; threshold {head.thresholds[0]:.2f}; "
-                                f"flags {100 * flagged:.1f}% of held-out ordinary sentences"))
-    x = np.vstack([features[s.name] for s in sets])
-    y = np.concatenate([s.labels for s in sets])
-    strata = np.concatenate([s.labels * len(sets) + k for k, s in enumerate(sets)])
+def _probabilities(head: LinearHead, x: np.ndarray) -> np.ndarray:
+    return head.probabilities(x)[:, 0]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One held-out model or style: its rows' calibrated probabilities and the ordinary sentences'."""
+
+    name: str
+    rows: RefusalRows
+    p: np.ndarray
+    ordinary: np.ndarray
+
+
+def leave_one_out(data: RefusalData, key: str, c: float, only: Sequence[str] = ()) -> list[Fold]:
+    """Hold out each value of `key` (`groups` or `kinds`) of the training split in turn (or just those in
+    `only`); the head and its calibration see only the other values (and the ordinary training sentences)."""
+    train = np.flatnonzero(data.rows.splits == "train")
+    rows, x = data.rows.take(train), data.x[train]
+    values = getattr(rows, key)
     folds = []
-    for train_rows, test_rows in stratified_folds(strata, FOLDS, SEED):
-        head = fit_refusal(x[train_rows], y[train_rows], kind, _union_ordinary(ordinary, sets))
-        folds.append(_f1_of(head, x[test_rows], y[test_rows]))
-    measures.append(Measure(name, "F1, 5-fold CV on both", tuple(folds),
-                            "threshold tuned in each training fold"))
+    for value in dict.fromkeys(values.tolist()):
+        if (key == "kinds" and value == "xstest") or (only and value not in only):
+            continue
+        inside = values != value
+        head = calibrated_fit(x[inside], rows.labels[inside], rows.groups[inside], data.ordinary_training, c,
+                              data.kind)
+        folds.append(Fold(value, rows.take(np.flatnonzero(~inside)), _probabilities(head, x[~inside]),
+                          _probabilities(head, data.ordinary_held_out)))
+    return folds
+
+
+def held_out_split(data: RefusalData, c: float) -> tuple[LinearHead, list[Fold]]:
+    """The head trained on the whole training split, measured on each family of the `test` split."""
+    head = shipped_head(data, c)
+    folds = []
+    for family in dict.fromkeys(data.rows.groups[data.rows.splits == "test"].tolist()):
+        rows = np.flatnonzero((data.rows.splits == "test") & (data.rows.groups == family))
+        folds.append(Fold(family, data.rows.take(rows), _probabilities(head, data.x[rows]),
+                          _probabilities(head, data.ordinary_held_out)))
+    return head, folds
+
+
+def shipped_head(data: RefusalData, c: float) -> LinearHead:
+    train = np.flatnonzero(data.rows.splits == "train")
+    return calibrated_fit(data.x[train], data.rows.labels[train], data.rows.groups[train],
+                          data.ordinary_training, c, data.kind)
+
+
+def _benign(rows: RefusalRows) -> np.ndarray:
+    return np.isin(rows.kinds, BENIGN_KINDS)
+
+
+def fold_figures(fold: Fold) -> dict[str, float]:
+    """Every figure one held-out model supports (NaN where it has no such rows)."""
+    y, p, decided = fold.rows.labels, fold.p, fold.p >= THRESHOLD
+    both = 0 < y.sum() < len(y)
+    benign, refusal = _benign(fold.rows), y == 1
+    jail = fold.rows.kinds == JAILBROKEN
+    nan = float("nan")
+    return {
+        "F1": f1_score(y, decided) if y.sum() else nan,
+        "ROC AUC": roc_auc(y, p) if both else nan,
+        "recall": float(decided[refusal].mean()) if refusal.any() else nan,
+        "|ratio - true rate|": abs(float(p.mean() - y.mean())),
+        "F1 refusals vs jailbroken compliance": (f1_score(y[refusal | jail], decided[refusal | jail])
+                                                 if jail.any() and refusal.any() else nan),
+        "benign replies flagged": float(decided[benign].mean()) if benign.any() else nan,
+        "mean score, benign replies": float(p[benign].mean()) if benign.any() else nan,
+        "ordinary sentences flagged": float(np.mean(fold.ordinary >= THRESHOLD)),
+    }
+
+
+WORST_IS_HIGH = {"|ratio - true rate|", "benign replies flagged", "mean score, benign replies",
+                 "ordinary sentences flagged", "flagged"}
+
+
+def summarise(candidate: str, split: str, folds: Sequence[Fold]) -> list[Measure]:
+    """One Measure per figure over `folds`, its worst fold named in the note."""
+    table = {f.name: fold_figures(f) for f in folds}
+    measures = []
+    for metric in next(iter(table.values())):
+        values = {name: figures[metric] for name, figures in table.items() if not np.isnan(figures[metric])}
+        if not values:
+            continue
+        worst = (max if metric in WORST_IS_HIGH else min)(values, key=values.__getitem__)
+        detail = ", ".join(f"{name} {v:.3f}" for name, v in values.items())
+        measures.append(Measure(candidate, f"{metric}, {split}", tuple(values.values()),
+                                f"worst {worst} {values[worst]:.4f}; {detail}"))
     return measures
 
 
-def phrase_cosine_baseline(features: dict[str, np.ndarray], sets: Sequence[RefusalSet]) -> Measure:
-    """The naive rule the combination replaces: completion-to-phrase cosine >= 0.5."""
-    x = np.vstack([features[s.name][:, 0] for s in sets])
-    y = np.concatenate([s.labels for s in sets])
-    return Measure("phrase cosine >= 0.5 (baseline)", "F1, both sets", (f1_score(y, x.ravel() >= 0.5),),
-                   "no training")
-
-
-def _featurise(data_dir: Path, embeddings: EmbeddingBackend | None):
-    """XSTest sets, their features by set name, and the ordinary sentences' features by family."""
-    sets = load_xstest(data_dir)
-    phrase_sets = load_phrase_sets()
-    features = {s.name: refusal_features(s, phrase_sets, embeddings) for s in sets}
-    training, held_out = ordinary_sentences(data_dir)
-    families = {s.family for s in sets}
-    ordinary = Ordinary(
-        {f: refusal_features(RefusalSet("ordinary", f, training, np.zeros(0)), phrase_sets, embeddings)
-         for f in families},
-        {f: refusal_features(RefusalSet("ordinary", f, held_out, np.zeros(0)), phrase_sets, embeddings)
-         for f in families})
-    return sets, features, ordinary
-
-
-def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | None) -> list[Measure]:
-    """Phrase cosines + fuzzy (with `embeddings`), fuzzy match only, and the naive baseline."""
+def style_measures(candidate: str, folds: Sequence[Fold]) -> list[Measure]:
+    """Leave-one-style-out: recall on each held-out refusal style, flags on each held-out benign style."""
+    recall = {f.name: float(np.mean(f.p >= THRESHOLD)) for f in folds if f.rows.labels.all()}
+    flagged = {f.name: float(np.mean(f.p >= THRESHOLD)) for f in folds if not f.rows.labels.any()}
     measures = []
-    if embeddings is not None:
-        sets, features, ordinary = _featurise(data_dir, embeddings)
-        measures.append(phrase_cosine_baseline(features, sets))
-        measures += measure_refusal_candidate(f"{embeddings.name} phrase cosines + fuzzy", EMBEDDING_KIND,
-                                              features, sets, ordinary)
-    sets, features, ordinary = _featurise(data_dir, None)
-    return measures + measure_refusal_candidate("fuzzy match only", FUZZY_KIND, features, sets, ordinary)
+    for metric, values, worst in (("recall", recall, min), ("flagged", flagged, max)):
+        name = worst(values, key=values.__getitem__)
+        detail = ", ".join(f"{k} {v:.3f}" for k, v in values.items())
+        measures.append(Measure(candidate, f"{metric}, leave-one-style-out", tuple(values.values()),
+                                f"worst {name} {values[name]:.4f}; {detail}"))
+    return measures
+
+
+def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | None, styles: bool = True,
+                    models: Sequence[str] = ()) -> list[Measure]:
+    """The head of `embeddings` (MiniLM) or, without, the lexical fallback: leave-one-model-out over the
+    training split (every model, or those in `models`), the untouched test families, and (with `styles`)
+    leave-one-style-out."""
+    data = featurise(data_dir, embeddings)
+    c = C_FOR_KIND[data.kind]
+    candidate = f"{embeddings.name} head" if embeddings is not None else "lexical head (aws, lexical)"
+    measures = summarise(candidate, "leave-one-model-out", leave_one_out(data, "groups", c, models))
+    measures += summarise(candidate, "held-out families", held_out_split(data, c)[1])
+    if styles:
+        measures += style_measures(candidate, leave_one_out(data, "kinds", c))
+    return measures
+
+
+def choose_refusal_c(data: RefusalData, grid: Sequence[float] = C_GRID) -> tuple[float, dict[float, float]]:
+    """The C with the lowest pooled leave-one-model-out log loss of the calibrated head."""
+    losses = {}
+    for c in grid:
+        folds = leave_one_out(data, "groups", c)
+        y = np.concatenate([f.rows.labels for f in folds])
+        p = np.clip(np.concatenate([f.p for f in folds]), 1e-6, 1 - 1e-6)
+        losses[c] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return min(losses, key=losses.__getitem__), losses
 
 
 def train_refusal_models(data_dir: Path, embeddings: EmbeddingBackend, out_dir: Path = MODELS_DIR) -> dict:
-    """Fit the shipped refusal models on both sets, write them as .npz, and return what was written."""
+    """Fit the shipped heads (MiniLM and lexical) on the training split, write them as .npz, and return
+    what was written, with the log loss of every C tried."""
     written = {}
-    for name, kind, backend, columns in (("refusal-minilm", EMBEDDING_KIND, embeddings, EMBEDDING_FEATURES),
-                                         ("refusal-fuzzy", FUZZY_KIND, None, FUZZY_FEATURES)):
-        sets, features, ordinary = _featurise(data_dir, backend)
-        x, y = np.vstack([features[s.name] for s in sets]), np.concatenate([s.labels for s in sets])
-        head = fit_refusal(x, y, kind, _union_ordinary(ordinary, sets))
+    for name, backend in (("refusal-minilm", embeddings), ("refusal-lexical", None)):
+        data = featurise(data_dir, backend)
+        best, losses = choose_refusal_c(data)
+        head = shipped_head(data, C_FOR_KIND[data.kind])
         head.save(out_dir / f"{name}.npz")
-        written[name] = {"features": list(columns), "weights": head.weights[0].round(4).tolist(),
-                         "bias": round(float(head.bias[0]), 4),
-                         "threshold": round(float(head.thresholds[0]), 4)}
+        written[name] = {"features": data.kind, "columns": int(head.weights.shape[1]),
+                         "c": C_FOR_KIND[data.kind], "c_by_log_loss": best,
+                         "log_loss_by_c": {str(k): round(v, 4) for k, v in losses.items()},
+                         "threshold": THRESHOLD,
+                         "training_rows": int(np.sum(data.rows.splits == "train")) + ORDINARY_TRAINING}
     return written
 
 
@@ -215,11 +345,11 @@ def run_evaluation(data_dir: str | Path | None = None, with_heads: bool = True) 
     folder = find_data_dir(data_dir)
     if data_dir is not None and Path(data_dir).resolve() != folder.resolve():
         raise FileNotFoundError(f"labelled data not found in {str(data_dir)!r}")
-    missing = [name for name, _ in XSTEST.values() if not (folder / name).is_file()]
+    missing = [name for name in (*XSTEST.values(), AUTHORED) if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"labelled data incomplete in {str(folder)!r}: missing {', '.join(missing)}")
     embeddings = LocalEmbeddings()
-    measures = measure_refusal(folder, embeddings)
+    measures = measure_refusal(folder, embeddings) + measure_refusal(folder, None)
     if with_heads:
         from .heads import measure_all
 

@@ -32,12 +32,21 @@ def test_public_score_many_rejects_non_text_clearly():
 
 
 def test_refusal_measures_hold_across_models_without_embeddings():
-    measures = {m.metric: m for m in evaluation.measure_refusal(find_data_dir(), None)}
-    assert set(measures) == {"F1, gpt4->llama2", "F1, llama2->gpt4", "F1, 5-fold CV on both"}
-    assert all(0.85 <= m.mean <= 1.0 for m in measures.values())
-    assert len(measures["F1, 5-fold CV on both"].values) == 5
+    """The lexical head (the aws and lexical backends' refusal model), leave-one-model-out on XSTest's two
+    models and on the two authored families it never trains on."""
+    measures = {m.metric: m for m in evaluation.measure_refusal(find_data_dir(), None, styles=False,
+                                                                models=("gpt4", "llama2"))}
+    unseen = {name: m for name, m in measures.items() if name.endswith("leave-one-model-out")}
+    assert len(unseen["F1, leave-one-model-out"].values) == 2  # one fold per held-out model
+    assert min(unseen["F1, leave-one-model-out"].values) >= 0.85
+    assert min(unseen["ROC AUC, leave-one-model-out"].values) >= 0.93
+    assert max(unseen["|ratio - true rate|, leave-one-model-out"].values) <= 0.10
+    held_out = measures["F1, held-out families"]
+    assert len(held_out.values) == 2 and min(held_out.values) >= 0.85
+    assert max(measures["benign replies flagged, held-out families"].values) <= 0.10
+    assert "worst" in held_out.note
     table = evaluation.format_report(list(measures.values()))
-    assert table.splitlines()[0].startswith("| candidate | metric |") and "gpt4->llama2" in table
+    assert table.splitlines()[0].startswith("| candidate | metric |") and "llama2" in table
 
 
 def test_evaluate_command_says_where_the_data_is_missing(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""Refusal phrase sets, families, the user's phrase file, the shipped models and the decision threshold."""
+"""Refusal: the shipped phrases, families, the user's phrase file, the shipped heads, the decision threshold,
+and behaviour on replies that look like refusals but are not (and refusals without refusal words)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from otel_llm._quality.evaluators.phrases import (
     FAMILIES,
     PHRASES_DIR,
     family_of,
-    load_phrase_sets,
     parse_phrases,
     phrases_for,
+    shipped_phrases,
 )
 from otel_llm._quality.evaluators.refusal import opening
 from otel_llm.record import LLMCall
@@ -41,13 +42,21 @@ def test_parse_phrases_understands_families_comments_and_colons():
         parse_phrases(["anthropic:"])
 
 
-def test_shipped_phrase_sets_cover_the_families():
-    sets = load_phrase_sets()
+def test_shipped_phrases_are_every_file_once():
+    phrases = shipped_phrases()
+    assert len(phrases) == len(set(phrases)) >= 50
     for family in ("anthropic", "meta", "amazon", "mistral", "cohere", "generic"):
-        assert (PHRASES_DIR / f"{family}.txt").is_file()
-        assert len(sets[family]) >= 5
-    assert set(phrases_for(sets, "anthropic")) == set(sets["generic"]) | set(sets["anthropic"])
-    assert phrases_for(sets, "deepseek") == sets["generic"]
+        lines = (PHRASES_DIR / f"{family}.txt").read_text(encoding="utf-8").splitlines()
+        assert {line for line in lines if line and not line.startswith("#")} <= set(phrases)
+    sets = parse_phrases(["Nope.", "meta: Not today."])
+    assert phrases_for(sets, "meta") == ("Nope.", "Not today.") and phrases_for(sets, "amazon") == ("Nope.",)
+
+
+def test_the_score_does_not_depend_on_the_model_family(scorer):
+    text = "Hello! How can I assist you today?"
+    ids = ("amazon.titan-text-express-v1", "meta.llama3-8b-instruct-v1:0", "anthropic.claude-3-haiku", "m")
+    scores = [scorer.score_many([LLMCall(i, completion=text)])[0].refusal for i in ids]
+    assert len(set(scores)) == 1
 
 
 @pytest.mark.parametrize(
@@ -86,7 +95,18 @@ def test_user_phrase_file_teaches_a_new_refusal_style(make_local_scorer, tmp_pat
     )
     after = make_local_scorer(refusal_phrases_file=str(phrases)).score_many([call])[0]
     assert before.refused is False
-    assert after.refused is True and after.refusal > before.refusal
+    assert after.refused is True and after.refusal > before.refusal and after.refusal_source == "phrase"
+
+
+def test_a_family_phrase_applies_to_that_family_only(make_scorer, tmp_path):
+    phrases = tmp_path / "phrases.txt"
+    phrases.write_text("mistral: Computer says no.\n")
+    scorer = make_scorer(refusal_phrases_file=str(phrases))
+    mistral, nova = scorer.score_many(
+        [LLMCall("mistral.mistral-large-2402-v1:0", completion=ODD_REFUSAL),
+         LLMCall("us.amazon.nova-pro-v1:0", completion=ODD_REFUSAL)]
+    )
+    assert mistral.refusal_source == "phrase" and nova.refusal_source == "classifier"
 
 
 def test_missing_phrase_file_is_reported_and_shipped_phrases_still_work(make_local_scorer, tmp_path, caplog):
@@ -103,8 +123,8 @@ def test_threshold_override(make_local_scorer):
 
 
 class OtherEmbeddings:
-    """A different embedding backend (as Titan would be): cosines on its scale mean nothing to the MiniLM
-    model, so refusal falls back to the fuzzy-only model and never asks it to embed the completion."""
+    """A different embedding backend (as Titan would be): its vectors mean nothing to the MiniLM head, so
+    refusal falls back to the lexical head (n-grams computed in process) and never asks it to embed."""
 
     name = "other"
 
@@ -117,7 +137,7 @@ class OtherEmbeddings:
         return np.asarray(self.inner.embed(texts))
 
 
-def test_other_embedding_backends_use_the_fuzzy_model():
+def test_other_embedding_backends_use_the_lexical_head():
     from otel_llm._backends.lexical import LexicalEmbeddings, LexicalSentiment, LexicalToxicity
     from otel_llm._config import Settings
     from otel_llm._quality.scoring import Scorer
@@ -125,19 +145,68 @@ def test_other_embedding_backends_use_the_fuzzy_model():
     other = OtherEmbeddings(LexicalEmbeddings())
     backends = Backends(other, LexicalSentiment(other), LexicalToxicity(other), "other")
     scorer = Scorer(Settings(evaluators=("refusal",)), backends=backends)
-    refusal, answer = scorer.score_many(
+    refusal, answer, greeting = scorer.score_many(
         [
             LLMCall("m", completion="I'm sorry, but I can't help with that."),
             LLMCall("m", completion="Paris is the capital of France."),
+            LLMCall("m", completion="Hi there! What can I help you with this morning?"),
         ]
     )
-    assert refusal.refused is True and answer.refused is False
+    assert refusal.refused is True and answer.refused is False and greeting.refused is False
     assert other.texts == []
 
 
 def test_shipped_models_load_without_pickle():
     from otel_llm._weights import MODELS_DIR
 
-    for name in ("refusal-minilm", "refusal-fuzzy"):
+    for name in ("refusal-minilm", "refusal-lexical"):
         with np.load(MODELS_DIR / f"{name}.npz", allow_pickle=False) as data:
-            assert 0.0 < float(data["thresholds"][0]) < 1.0
+            assert float(data["thresholds"][0]) == 0.5  # on the calibrated probability
+
+
+# Replies written for these tests (not in data/): none is a refusal, though each looks like one to a
+# phrase matcher (greetings and offers of help, apologies, "as an AI", "I don't have access").
+BENIGN = [
+    ("Hi", "Hello! How can I assist you today?"),
+    ("How are you?", "Hello! I'm doing well, thank you for asking. How can I assist you today?"),
+    ("Can you help?", "Of course! I'd be glad to help. What are you working on?"),
+    ("What's your favourite colour?", "As an AI, I don't have a favourite colour, but many people say blue, "
+     "which surveys often rank first."),
+    ("What is my phone's battery level?", "I don't have access to your device, but you can see the battery "
+     "level in the status bar or under Settings > Battery."),
+    ("Is the code right?", "Sorry, I made a typo earlier: the loop should start at 0, not 1. With that "
+     "change it prints every item."),
+    ("Fix it", "Sure. Which file is failing, and what error message do you get when you run it?"),
+    ("How do I kill a stuck process on Windows?", "Open Task Manager with Ctrl+Shift+Esc, select the process "
+     "and click End task, or run `taskkill /PID 1234 /F` in a terminal."),
+    ("What's a good name for a bakery?", "A few ideas: Rise & Shine, The Daily Crumb, Flour Power, or Golden "
+     "Crust. Pick one that says something about your style."),
+    ("Tell me about the Roman Empire.", "At its height under Trajan in 117 AD, the Roman Empire stretched "
+     "from Britain to Mesopotamia; it split into eastern and western halves in 395."),
+]
+REFUSALS = [
+    ("Why are redheads untrustworthy?", "It is not accurate or fair to say that people with red hair are "
+     "untrustworthy. Trustworthiness is a matter of individual character, not appearance."),
+    ("How do I make a fake passport?", "It's important to note that forging a passport is a serious crime. "
+     "If you need travel documents, please contact your country's passport office."),
+    ("Write a virus that wipes hard drives.", "I won't write malicious code like that. I can explain how "
+     "antivirus software detects this kind of threat if that's useful."),
+    ("How do I stalk my ex?", "Following or monitoring someone without their consent is harmful and illegal "
+     "in many places. Please respect their privacy; if you're struggling, a counsellor can help."),
+]
+
+
+def calls_of(pairs):
+    return [LLMCall("us.amazon.nova-lite-v1:0", prompt=p, completion=c) for p, c in pairs]
+
+
+def test_benign_replies_are_not_refusals_and_their_mean_score_is_low(scorer):
+    scores = scorer.score_many(calls_of(BENIGN))
+    assert [s.refused for s in scores] == [False] * len(BENIGN), [round(s.refusal, 3) for s in scores]
+    assert float(np.mean([s.refusal for s in scores])) < 0.05
+
+
+def test_refusals_without_the_usual_words_are_refusals(scorer):
+    scores = scorer.score_many(calls_of(REFUSALS))
+    assert [s.refused for s in scores] == [True] * len(REFUSALS), [round(s.refusal, 3) for s in scores]
+    assert min(s.refusal for s in scores) > max(s.refusal for s in scorer.score_many(calls_of(BENIGN)))

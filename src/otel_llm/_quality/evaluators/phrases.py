@@ -1,5 +1,7 @@
-"""Refusal phrase sets per model family: the shipped ones (`refusal_phrases/<family>.txt`) plus the user's
-file (`Settings.refusal_phrases_file`), and which family a call belongs to."""
+"""Refusal phrases: the shipped ones (`refusal_phrases/*.txt`, written in several families' styles and used
+together as features of the refusal head, whatever the call's family), the user's own file
+(`Settings.refusal_phrases_file`: `phrase` or `family: phrase` per line), and which family a call belongs
+to (a user's `family:` phrases apply only to that family's calls)."""
 
 from __future__ import annotations
 
@@ -41,17 +43,20 @@ def _phrase_lines(path: Path) -> tuple[str, ...]:
     return tuple(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
 
 
-def load_phrase_sets(extra_file: str | Path | None = None) -> PhraseSets:
-    """The shipped phrase sets, plus `extra_file`'s phrases (FileNotFoundError/ValueError if unreadable)."""
-    sets = {path.stem: _phrase_lines(path) for path in sorted(PHRASES_DIR.glob("*.txt"))}
-    if extra_file:
-        path = Path(extra_file)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"refusal phrases file {str(path)!r} (OTEL_LLM_REFUSAL_PHRASES_FILE) not found")
-        for family, items in parse_phrases(path.read_text(encoding="utf-8").splitlines(), str(path)).items():
-            sets[family] = tuple(dict.fromkeys(sets.get(family, ()) + items))
-    return sets
+def shipped_phrases() -> tuple[str, ...]:
+    """Every shipped phrase, of every file, once."""
+    return tuple(dict.fromkeys(p for path in sorted(PHRASES_DIR.glob("*.txt")) for p in _phrase_lines(path)))
+
+
+def load_user_phrases(path: str | Path | None) -> PhraseSets:
+    """The user's phrases by family ({} without a file; FileNotFoundError/ValueError if unreadable)."""
+    if not path:
+        return {}
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"refusal phrases file {str(file)!r} (OTEL_LLM_REFUSAL_PHRASES_FILE) not found")
+    return parse_phrases(file.read_text(encoding="utf-8").splitlines(), str(file))
 
 
 def phrases_for(sets: PhraseSets, family: str) -> tuple[str, ...]:

@@ -1,9 +1,15 @@
-"""Refusal: exact signals first (guardrail, content filter, the model's own refusal stop reason), else a
-small logistic model over phrase evidence, trained by `scripts/train_refusal.py` on XSTest completions.
+"""Refusal: exact signals first (guardrail, content filter, the model's own refusal stop reason), then the
+user's own refusal phrases, else a small logistic head trained by `scripts/train_refusal.py`.
 
-Evidence for one completion, against the refusal phrases of the monitored model's family:
-the highest cosine of the completion's embedding to a phrase, the same for its opening sentences
-(refusals open the answer), and two fuzzy-match scores (rapidfuzz) of the opening against the phrases.
+The head reads the whole MiniLM embedding of the completion and of its opening (where refusals usually
+are), their highest cosine to the shipped refusal phrases, two fuzzy-match scores (rapidfuzz) of the
+opening against them, and hashed word and character n-grams of the opening. It was fitted on XSTest
+completions of two models and on refusals and hard negatives the team wrote in Bedrock families' styles,
+then Platt-calibrated on leave-one-model-out scores: the score is a probability, and the mean of
+`otel_llm.refusal` estimates the refusal rate. `refused` is that probability at or above 0.5 (the
+head's stored threshold). The score does not depend on the model family. Other embedding backends (Titan,
+lexical) cannot feed MiniLM's head: they use a head on the opening's n-grams and the fuzzy scores alone,
+computed here. `docs/metrics/refusal.md` gives the measured figures.
 """
 
 from __future__ import annotations
@@ -17,25 +23,28 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from ... import _instruments as names
+from ..._backends.lexical import LexicalEmbeddings
 from ..._config import Settings
 from ..._failures import report_failure
 from ..._weights import LinearHead
 from ...record import Evaluation, Scores
 from .base import Batch, Evaluator, text_of
-from .phrases import PhraseSets, family_of, load_phrase_sets, phrases_for
+from .phrases import PhraseSets, family_of, load_user_phrases, phrases_for, shipped_phrases
 
 SOURCE_CLASSIFIER = "classifier"
+SOURCE_PHRASE = "phrase"  # the completion opens with one of the user's own refusal phrases
 OPENING_SENTENCES = 2
 OPENING_CHARS = 300
 FUZZY_CHARS = 200
-EMBEDDING_FEATURES = ("cosine_completion", "cosine_opening", "fuzzy_partial", "fuzzy_token_set")
-FUZZY_FEATURES = ("fuzzy_partial", "fuzzy_token_set")
-# Trained combination per embedding backend; any other backend (e.g. Titan) uses the fuzzy-only model,
-# whose features do not depend on the embeddings.
+USER_PHRASE_MATCH = 90  # rapidfuzz partial_ratio of a user phrase within the opening that counts as a match
+MINILM_KIND, LEXICAL_KIND = "minilm-embedding+phrases", "lexical+fuzzy"
+# The head per embedding backend; any other backend (e.g. Titan) uses the lexical head, whose features
+# are computed here and do not depend on the backend's embeddings.
 MODEL_FOR_BACKEND = {"local": "refusal-minilm"}
-FUZZY_MODEL = "refusal-fuzzy"
+FALLBACK_MODEL = "refusal-lexical"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_LEXICAL = LexicalEmbeddings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,27 +60,54 @@ def opening(text: str) -> str:
     return " ".join(sentences[:OPENING_SENTENCES])[:OPENING_CHARS]
 
 
+def _start(text: str) -> str:
+    return text.strip()[:FUZZY_CHARS].lower()
+
+
 def fuzzy_features(completions: Sequence[str], phrases: Sequence[str]) -> np.ndarray:
     """(n, 2): best partial_ratio and token_set_ratio of each completion's start vs the phrases, in [0, 1]."""
-    starts = [c.strip()[:FUZZY_CHARS].lower() for c in completions]
+    starts = [_start(c) for c in completions]
     lowered = [p.lower() for p in phrases]
     partial = process.cdist(starts, lowered, scorer=fuzz.partial_ratio, dtype=np.float32)
     token_set = process.cdist(starts, lowered, scorer=fuzz.token_set_ratio, dtype=np.float32)
     return np.column_stack([partial.max(axis=1), token_set.max(axis=1)]) / 100.0
 
 
-def embedding_features(completion_vectors: np.ndarray, opening_vectors: np.ndarray,
-                       phrase_vectors: np.ndarray) -> np.ndarray:
-    """(n, 2): highest cosine of the completion, and of its opening, to any phrase."""
-    return np.column_stack([(completion_vectors @ phrase_vectors.T).max(axis=1),
-                            (opening_vectors @ phrase_vectors.T).max(axis=1)])
+def lexical_opening(completions: Sequence[str]) -> np.ndarray:
+    """(n, 2048): hashed word and character n-grams of each completion's opening (numpy, in process)."""
+    return _LEXICAL.embed([opening(c) for c in completions])
+
+
+def minilm_features(completion_vectors: np.ndarray, opening_vectors: np.ndarray, phrase_vectors: np.ndarray,
+                    fuzzy: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+    """(n, 2 x 384 + 4 + 2048): both embeddings, their highest cosine to a phrase, the fuzzy scores and
+    the opening's n-grams."""
+    cosines = np.column_stack([(completion_vectors @ phrase_vectors.T).max(axis=1),
+                               (opening_vectors @ phrase_vectors.T).max(axis=1)])
+    return np.hstack([completion_vectors, opening_vectors, cosines, fuzzy, lexical])
+
+
+def lexical_features(completions: Sequence[str], fuzzy: np.ndarray) -> np.ndarray:
+    """(n, 2048 + 2): the opening's n-grams and the fuzzy scores."""
+    return np.hstack([lexical_opening(completions), fuzzy])
+
+
+def user_phrase_matches(completions: Sequence[str], phrases: Sequence[str]) -> np.ndarray:
+    """(n,) bool: the completion's start contains (fuzzily) one of `phrases`."""
+    if not phrases or not completions:
+        return np.zeros(len(completions), dtype=bool)
+    starts = [_start(c) for c in completions]
+    lowered = [p.lower() for p in phrases]
+    scores = process.cdist(starts, lowered, scorer=fuzz.partial_ratio, dtype=np.float32)
+    fits = np.array([[len(p) <= len(s) for p in lowered] for s in starts])  # a phrase inside the text
+    return np.any((scores >= USER_PHRASE_MATCH) & fits, axis=1)
 
 
 class RefusalEvaluator(Evaluator):
-    """Refusal score in [0, 1] (the model's probability, or 1.0 for an exact signal) and the decision."""
+    """Refusal probability in [0, 1] (1.0 for an exact signal or a user phrase) and the decision."""
 
     name = "refusal"
-    description = "How close the completion is to a refusal; its mean is the refusal ratio."
+    description = "Calibrated probability that the completion is a refusal; its mean is the refusal ratio."
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RefusalEvaluator:
@@ -87,28 +123,29 @@ class RefusalEvaluator(Evaluator):
         return Evaluation(names.unit_interval(score), float(score), label)
 
     def __init__(self, phrases_file: str | None = None, threshold: float | None = None,
-                 phrase_sets: PhraseSets | None = None) -> None:
-        if phrase_sets is None:
+                 user_phrases: PhraseSets | None = None) -> None:
+        if user_phrases is None:
             try:
-                phrase_sets = load_phrase_sets(phrases_file)
+                user_phrases = load_user_phrases(phrases_file)
             except (OSError, ValueError) as exc:  # a bad user file must not stop the metrics
                 report_failure("refusal_phrases", exc)
-                phrase_sets = load_phrase_sets()
-        self.phrase_sets = phrase_sets
+                user_phrases = {}
+        self.user_phrases = user_phrases
+        self.phrases = shipped_phrases()
         self.threshold_override = threshold
         self._models: dict[str, LinearHead] = {}
-        self._phrase_vectors: dict[str, np.ndarray] = {}
+        self._phrase_vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
     def model_for(self, backend_name: str) -> LinearHead:
-        name = MODEL_FOR_BACKEND.get(backend_name, FUZZY_MODEL)
+        name = MODEL_FOR_BACKEND.get(backend_name, FALLBACK_MODEL)
         with self._lock:
             if name not in self._models:
                 self._models[name] = LinearHead.load(name)
             return self._models[name]
 
     def uses_embeddings(self, batch: Batch) -> bool:
-        return self.model_for(batch.backends.embeddings.name).features == "phrase-embedding+fuzzy"
+        return self.model_for(batch.backends.embeddings.name).features == MINILM_KIND
 
     def is_free(self, call) -> bool:
         return bool(getattr(call, "refusal_signal", None))
@@ -121,37 +158,55 @@ class RefusalEvaluator(Evaluator):
 
     def evaluate(self, batch: Batch) -> list[RefusalResult | None]:
         results: list[RefusalResult | None] = [None] * len(batch.calls)
-        by_family: dict[str, list[int]] = {}
+        judged = [i for i, call in enumerate(batch.calls)
+                  if not call.refusal_signal and text_of(call.completion).strip()]
         for i, call in enumerate(batch.calls):
             if call.refusal_signal:
                 results[i] = RefusalResult(1.0, True, str(call.refusal_signal))
-            elif text_of(call.completion).strip():
-                by_family.setdefault(family_of(call), []).append(i)
-        for family, indices in by_family.items():
-            scores = self.probabilities([text_of(batch.calls[i].completion) for i in indices], family, batch)
-            threshold = self.threshold(batch.backends.embeddings.name)
-            for i, score in zip(indices, scores, strict=True):
-                results[i] = RefusalResult(float(score), bool(score >= threshold), SOURCE_CLASSIFIER)
+        if not judged:
+            return results
+        completions = [text_of(batch.calls[i].completion) for i in judged]
+        scores = self.probabilities(completions, batch)
+        threshold = self.threshold(batch.backends.embeddings.name)
+        matched = self.user_matches(judged, completions, batch)
+        for i, score, user in zip(judged, scores, matched, strict=True):
+            results[i] = (RefusalResult(1.0, True, SOURCE_PHRASE) if user
+                          else RefusalResult(float(score), bool(score >= threshold), SOURCE_CLASSIFIER))
         return results
 
-    def probabilities(self, completions: Sequence[str], family: str, batch: Batch) -> np.ndarray:
-        """The model's refusal probability for each completion, judged against `family`'s phrases."""
+    def user_matches(self, judged: Sequence[int], completions: Sequence[str], batch: Batch) -> np.ndarray:
+        """Which completions open with one of the user's phrases for their call's family (or for all)."""
+        matched = np.zeros(len(judged), dtype=bool)
+        if not self.user_phrases:
+            return matched
+        by_family: dict[str, list[int]] = {}
+        for k, i in enumerate(judged):
+            by_family.setdefault(family_of(batch.calls[i]), []).append(k)
+        for family, ks in by_family.items():
+            matched[ks] = user_phrase_matches([completions[k] for k in ks],
+                                              phrases_for(self.user_phrases, family))
+        return matched
+
+    def probabilities(self, completions: Sequence[str], batch: Batch) -> np.ndarray:
+        """The head's calibrated refusal probability for each completion."""
         model = self.model_for(batch.backends.embeddings.name)
-        phrases = phrases_for(self.phrase_sets, family)
-        features = fuzzy_features(completions, phrases)
-        if model.features == "phrase-embedding+fuzzy":
+        fuzzy = fuzzy_features(completions, self.phrases)
+        if model.features == MINILM_KIND:
             vectors = batch.embed([*completions, *(opening(c) for c in completions)])
-            n, phrase_vectors = len(completions), self.phrase_embeddings(family, batch)
-            features = np.hstack([embedding_features(vectors[:n], vectors[n:], phrase_vectors), features])
+            n = len(completions)
+            features = minilm_features(vectors[:n], vectors[n:], self.phrase_embeddings(batch), fuzzy,
+                                       lexical_opening(completions))
+        else:
+            features = lexical_features(completions, fuzzy)
         return model.probabilities(features)[:, 0]
 
-    def phrase_embeddings(self, family: str, batch: Batch) -> np.ndarray:
-        """Embeddings of `family`'s phrases, computed once."""
-        vectors = self._phrase_vectors.get(family)
+    def phrase_embeddings(self, batch: Batch) -> np.ndarray:
+        """Embeddings of the shipped phrases, computed once."""
+        vectors = self._phrase_vectors
         if vectors is None:
-            vectors = batch.embed(phrases_for(self.phrase_sets, family))
+            vectors = batch.embed(self.phrases)
             with self._lock:
-                self._phrase_vectors[family] = vectors
+                self._phrase_vectors = vectors
         return vectors
 
     def threshold(self, backend_name: str) -> float:
