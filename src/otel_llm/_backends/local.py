@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._weights import LEXICAL_BLEND, SentimentHead, ToxicityHead, clean_text
-from .base import EmbeddingBackend, SentimentResult, ToxicityResult
+from .base import EmbeddingBackend, SentimentResult, ToxicityResult, well_formed_all
 from .lexical import LexicalEmbeddings
 
 logger = logging.getLogger("otel_llm")
@@ -147,7 +147,7 @@ class LocalEmbeddings:
                 except Exception as exc:
                     self._load_error = exc
                     raise
-            vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+            vectors = model.encode(well_formed_all(texts), batch_size=self.batch_size, convert_to_tensor=True,
                                          show_progress_bar=False)
         vectors = vectors.float().numpy()  # normalised here, in float32, whatever precision the model ran in
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -171,6 +171,7 @@ class LocalSentiment:
         self.head = head or SentimentHead.load("sentiment-minilm")
 
     def sentiment(self, texts: Sequence[str]) -> list[SentimentResult]:
+        texts = well_formed_all(texts)
         return self.head.predict(self.embeddings.embed(texts), texts)
 
 
@@ -187,6 +188,6 @@ class LocalToxicity:
         self.lexical = LexicalEmbeddings()
 
     def toxicity(self, texts: Sequence[str]) -> list[ToxicityResult]:
-        cleaned = [clean_text(t) for t in texts]
+        cleaned = [clean_text(t) for t in well_formed_all(texts)]
         blend = (self.lexical_head, self.lexical.embed(cleaned), LEXICAL_BLEND)
         return self.head.predict(self.embeddings.embed(cleaned), blend)
