@@ -162,7 +162,8 @@ def _native_bfloat16(torch) -> bool:
 
 
 class LocalSentiment:
-    """Sentiment from the shipped head on the (shared, usually cached) MiniLM embeddings."""
+    """Sentiment from the shipped head on the (shared, usually cached) MiniLM embeddings of each text and,
+    where it turns on a contrast ("..., but ..."), of its main clause: one embed call per batch."""
 
     name = "local"
 
@@ -171,8 +172,7 @@ class LocalSentiment:
         self.head = head or SentimentHead.load("sentiment-minilm")
 
     def sentiment(self, texts: Sequence[str]) -> list[SentimentResult]:
-        texts = well_formed_all(texts)
-        return self.head.predict(self.embeddings.embed(texts), texts)
+        return self.head.judge(self.embeddings.embed, well_formed_all(texts))
 
 
 class LocalToxicity:
