@@ -13,7 +13,6 @@ import logging
 
 from otel_llm._backends.lexical import LexicalEmbeddings
 from otel_llm._backends.local import LocalEmbeddings
-from otel_llm._weights import MODELS_DIR
 from otel_llm._training.data import find_data_dir
 from otel_llm._training.heads import (
     SENTIMENT_FEATURES,

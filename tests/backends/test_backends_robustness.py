@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm.backends.local import LocalSentiment, LocalToxicity
-from otel_llm.models import clean_text, main_clause
+from otel_llm._backends.local import LocalSentiment, LocalToxicity
+from otel_llm._weights import clean_text, main_clause
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,8 @@ def test_main_clause_is_what_follows_the_contrast():
 INSULTS = ["You are a pathetic excuse for a human.", "Honestly, you are the dumbest person on this forum.",
            "Nobody here respects a spineless little weasel like you."]
 MASKED = ["What a f*cking waste of time.", "Stop acting like a dumbass.", "You absolute sh1thead."]
-HARMLESS = ["aaaaaaaaaaaa!!!!!!!!!!!!", "Please do not remove the warning templates; discuss on the talk page.",
+HARMLESS = ["aaaaaaaaaaaa!!!!!!!!!!!!",
+            "Please do not remove the warning templates; discuss on the talk page.",
             "I have reverted your edit because it removed sourced content; please discuss first.",
             "To reset your password, open Settings and choose Security."]
 
