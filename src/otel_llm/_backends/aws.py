@@ -25,7 +25,7 @@ import numpy as np
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from .._config import Settings
-from .base import Backends, SentimentResult, ToxicityResult
+from .base import Backends, SentimentResult, ToxicityResult, well_formed
 from .resilience import BackendUnavailable, CircuitBreaker, Deadline, backoff_s, run_bounded
 
 TITAN_MAX_CHARS = 50_000
@@ -156,7 +156,7 @@ class TitanEmbeddings:
     def _embed_one(self, text: str, deadline: Deadline) -> list[float]:
         if not text.strip():
             return [0.0] * self.dimensions  # Titan rejects empty input; an empty text is similar to nothing
-        body: dict[str, Any] = {"inputText": text[:TITAN_MAX_CHARS]}
+        body: dict[str, Any] = {"inputText": well_formed(text)[:TITAN_MAX_CHARS]}
         if "v2" in self.model_id:
             body.update(dimensions=self.dimensions, normalize=self.settings.embedding_normalize)
         response = self._client.call(deadline, "invoke_model", modelId=self.model_id, body=json.dumps(body),
@@ -240,9 +240,10 @@ class ComprehendToxicity:
 
 def split_text(text: str, limit: int, max_parts: int, unit: str = "bytes") -> list[str]:
     """Cut `text` into at most `max_parts` pieces of at most `limit` UTF-8 bytes (or characters), never
-    inside a character and, where one is near, at a space. Whatever lies past `max_parts` is left out."""
+    inside a character and, where one is near, at a space. Whatever lies past `max_parts` is left out.
+    Lone surrogates (invalid UTF-8) become U+FFFD, so a bad character never costs the text its score."""
     parts: list[str] = []
-    rest = text
+    rest = well_formed(text)
     while rest.strip() and len(parts) < max_parts:
         piece = rest[:limit]
         if unit == "bytes":

@@ -11,6 +11,21 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 
+def well_formed(text: str) -> str:
+    """`text` as valid Unicode: surrogate pairs split across code points are joined, and a lone surrogate
+    (a bad JSON escape such as `\\ud800`, or invalid UTF-8 bytes decoded with `surrogateescape`) becomes
+    U+FFFD. Valid text comes back unchanged (the same object): a bad text costs only its bad characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def well_formed_all(texts: Sequence[str]) -> list[str]:
+    return [well_formed(t) for t in texts]
+
+
 @dataclass(frozen=True, slots=True)
 class SentimentResult:
     score: float  # [-1, 1]: positive minus negative

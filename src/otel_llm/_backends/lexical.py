@@ -72,7 +72,7 @@ class LexicalSentiment:
         self.head = head or SentimentHead.load("sentiment-lexical")
 
     def sentiment(self, texts: Sequence[str]) -> list[SentimentResult]:
-        return self.head.predict(self.embeddings.embed(texts), texts)
+        return self.head.judge(self.embeddings.embed, texts)
 
 
 class LexicalToxicity:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._weights import LEXICAL_BLEND, SentimentHead, ToxicityHead, clean_text
-from .base import EmbeddingBackend, SentimentResult, ToxicityResult
+from .base import EmbeddingBackend, SentimentResult, ToxicityResult, well_formed_all
 from .lexical import LexicalEmbeddings
 
 logger = logging.getLogger("otel_llm")
@@ -156,7 +156,7 @@ class LocalEmbeddings:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:  # one encode at a time: two would only fight over the same cores
             model = self._model_or_raise()
-            vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+            vectors = model.encode(well_formed_all(texts), batch_size=self.batch_size, convert_to_tensor=True,
                                          show_progress_bar=False)
         vectors = vectors.float().numpy()  # normalised here, in float32, whatever precision the model ran in
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -171,7 +171,8 @@ def _native_bfloat16(torch) -> bool:
 
 
 class LocalSentiment:
-    """Sentiment from the shipped head on the (shared, usually cached) MiniLM embeddings."""
+    """Sentiment from the shipped head on the (shared, usually cached) MiniLM embeddings of each text and,
+    where it turns on a contrast ("..., but ..."), of its main clause: one embed call per batch."""
 
     name = "local"
 
@@ -180,7 +181,7 @@ class LocalSentiment:
         self.head = head or SentimentHead.load("sentiment-minilm")
 
     def sentiment(self, texts: Sequence[str]) -> list[SentimentResult]:
-        return self.head.predict(self.embeddings.embed(texts), texts)
+        return self.head.judge(self.embeddings.embed, well_formed_all(texts))
 
 
 class LocalToxicity:
@@ -196,6 +197,6 @@ class LocalToxicity:
         self.lexical = LexicalEmbeddings()
 
     def toxicity(self, texts: Sequence[str]) -> list[ToxicityResult]:
-        cleaned = [clean_text(t) for t in texts]
+        cleaned = [clean_text(t) for t in well_formed_all(texts)]
         blend = (self.lexical_head, self.lexical.embed(cleaned), LEXICAL_BLEND)
         return self.head.predict(self.embeddings.embed(cleaned), blend)

@@ -52,6 +52,42 @@ def load_sentiment(data_dir: Path) -> SentimentData:
 
 
 @dataclass(frozen=True)
+class TeamSentences:
+    """The otel-llm team's LLM-style sentences (support replies, explanations, product and movie reviews,
+    many with negation or contrast), positive or negative; `split` keeps a held-out part out of training."""
+
+    texts: list[str]
+    labels: np.ndarray  # 1 positive, 0 negative
+    domains: np.ndarray  # movie | product | support | explanation
+    split: np.ndarray  # train | test
+
+
+def load_team_sentiment(data_dir: Path) -> TeamSentences:
+    with (data_dir / "sentiment-team-llm-style.tsv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    labels = np.array([r["label"] == "positive" for r in rows], dtype=np.int64)
+    return TeamSentences([r["text"] for r in rows], labels, np.array([r["domain"] for r in rows]),
+                         np.array([r["split"] for r in rows]))
+
+
+@dataclass(frozen=True)
+class TeamComments:
+    """The otel-llm team's forum-comment-style toxicity set: insults without profanity, obfuscated and
+    compound profanity, character floods, moderation notes, civil disagreement; `split` as above."""
+
+    texts: list[str]
+    toxic: np.ndarray  # 1 toxic, 0 not
+    split: np.ndarray  # train | test
+
+
+def load_team_toxicity(data_dir: Path) -> TeamComments:
+    with (data_dir / "toxicity-team-forum-style.tsv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return TeamComments([r["text"] for r in rows], np.array([int(r["toxic"]) for r in rows]),
+                        np.array([r["split"] for r in rows]))
+
+
+@dataclass(frozen=True)
 class ToxicityData:
     texts: list[str]
     classes: np.ndarray  # Davidson: 0 hate speech, 1 offensive, 2 neither

@@ -9,16 +9,33 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .._backends.base import EmbeddingBackend
-from .._weights import LEXICAL_BLEND, MODELS_DIR, LinearHead, clean_text, vader_compound
+from .._weights import (
+    LEXICAL_BLEND,
+    MODELS_DIR,
+    LinearHead,
+    clause_average,
+    clean_text,
+    main_clause,
+    vader_compound,
+)
 from .crossval import Measure, accuracy, choose_c, fit_predict_logistic, roc_auc, spearman, stratified_folds
-from .data import NEUTRAL_BAND, find_data_dir, load_sentiment, load_stsb, load_toxicity
+from .data import (
+    NEUTRAL_BAND,
+    find_data_dir,
+    load_sentiment,
+    load_stsb,
+    load_team_sentiment,
+    load_team_toxicity,
+    load_toxicity,
+)
 from .features import embed_cached
-from .logistic import train_head
+from .logistic import fit_logistic, standardiser, train_head
 
 FOLDS = 5
 SEED = 0
@@ -60,67 +77,162 @@ def measure_similarity(embeddings: EmbeddingBackend, data_dir: Path) -> Measure:
     return Measure(f"{embeddings.name} cosine", "STS-B dev Spearman", tuple(values), f"whole set {whole:.4f}")
 
 
+SENTIMENT_FOLDS = ((("tweets",), "nyt"), (("nyt",), "tweets"), (("tweets", "nyt"), "team-test"),
+                   (("tweets", "team-train"), "nyt"), (("nyt", "team-train"), "tweets"),
+                   (("tweets", "nyt", "team-train"), "team-test"))
+TEAM_WEIGHT = 3.0  # each team-written training sentence counts as 3 tweets (134 rows beside 6,400)
+SENTIMENT_FEATURES = ("embedding", "embedding+vader", "clause-average")
+
+
+@dataclass(frozen=True)
+class SentimentRows:
+    """Every binary sentiment row: VADER's tweets and NYT snippets (near-neutral dropped) and the team set."""
+
+    texts: list[str]
+    labels: np.ndarray
+    domains: np.ndarray  # tweets | nyt | team-train | team-test
+
+    def weights(self, rows: np.ndarray) -> np.ndarray:
+        return np.where(self.domains[rows] == "team-train", TEAM_WEIGHT, 1.0)
+
+
+def sentiment_rows(data_dir: Path) -> SentimentRows:
+    data, team = load_sentiment(data_dir), load_team_sentiment(data_dir)
+    texts, y, domains, _ = data.binary()
+    return SentimentRows(texts + team.texts, np.concatenate([y, team.labels]),
+                         np.concatenate([domains, np.char.add("team-", team.split)]))
+
+
+def sentiment_features(embeddings: EmbeddingBackend, texts: list[str], kind: str) -> np.ndarray:
+    """The rows a sentiment head of `kind` (one of SENTIMENT_FEATURES) reads, embeddings cached on disk."""
+    vectors = embed_cached(embeddings, texts)
+    if kind == "embedding+vader":
+        return np.hstack([vectors, vader_compound(texts)[:, None]])
+    if kind == "clause-average":
+        return clause_average(vectors, embed_cached(embeddings, [main_clause(t) for t in texts]))
+    return vectors
+
+
+def _weighted_fit_predict(x: np.ndarray, y: np.ndarray, weights: np.ndarray, test: np.ndarray) -> np.ndarray:
+    c = choose_c(x, y)
+    mean, scale = standardiser(x)
+    w, b = fit_logistic((x - mean) / scale, y, c=c, sample_weight=weights)
+    return 1 / (1 + np.exp(-(((test - mean) / scale) @ w + b)))
+
+
 def measure_sentiment(embeddings: EmbeddingBackend, data_dir: Path, with_vader: bool = True) -> list[Measure]:
-    """Binary accuracy (ratings with |mean| < 0.5 dropped) by 5-fold CV on both files, and across domains."""
-    data = load_sentiment(data_dir)
-    _, y, domains, keep = data.binary()
-    vectors = embed_cached(embeddings, data.texts)[keep]
-    candidates = {f"{embeddings.name} head": vectors}
+    """Binary accuracy across domains (train on some, test on another: tweets, NYT, the team's held-out
+    LLM-style sentences), per fold and the worst fold, for each feature kind; VADER alone for reference."""
+    rows = sentiment_rows(data_dir)
+    kinds = [k for k in SENTIMENT_FEATURES if with_vader or k != "embedding+vader"]
     measures = []
     if with_vader:
-        vader = vader_compound([data.texts[i] for i in keep])
-        candidates[f"{embeddings.name}+vader head"] = np.hstack([vectors, vader[:, None]])
-        measures.append(_folds_measure("vader compound > 0", "accuracy, 5-fold", y, (vader > 0).astype(float),
-                                       _binary_accuracy, "no training: same test folds"))
-    for name, x in candidates.items():
-        measures.append(_folds_measure(name, "accuracy, 5-fold", y, out_of_fold(x, y), _binary_accuracy,
-                                       "C by inner 3-fold CV"))
-    fit_predict = fit_predict_logistic()
-    for source, target in (("tweets", "nyt"), ("nyt", "tweets")):
-        train, test = domains == source, domains == target
-        if with_vader:
-            measures.append(Measure("vader compound > 0", f"accuracy, {source}->{target}",
-                                    (accuracy(y[test], vader[test] > 0),), "no training"))
-        for name, x in candidates.items():
-            p = fit_predict(x[train], y[train], x[test])
-            measures.append(Measure(name, f"accuracy, {source}->{target}", (_binary_accuracy(y[test], p),),
-                                    "trained on one domain, tested on the other"))
+        vader = vader_compound(rows.texts)
+        for target in ("nyt", "tweets", "team-test"):
+            test = rows.domains == target
+            measures.append(Measure("vader compound > 0", f"accuracy on {target}",
+                                    (accuracy(rows.labels[test], vader[test] > 0),), "no training"))
+    for kind in kinds:
+        x = sentiment_features(embeddings, rows.texts, kind)
+        name, values = f"{embeddings.name} head ({kind})", []
+        for sources, target in SENTIMENT_FOLDS:
+            train, test = np.isin(rows.domains, sources), rows.domains == target
+            weights = rows.weights(np.flatnonzero(train))
+            p = _weighted_fit_predict(x[train], rows.labels[train], weights, x[test])
+            values.append(_binary_accuracy(rows.labels[test], p))
+            note = f"team-train rows weigh {TEAM_WEIGHT:g}" if "team-train" in sources else ""
+            measures.append(Measure(name, f"accuracy, {'+'.join(sources)}->{target}", (values[-1],), note))
+        measures.append(Measure(name, "accuracy, worst cross-domain fold", (min(values),),
+                                f"of {len(values)} folds above"))
     return measures
+
+
+@dataclass(frozen=True)
+class ToxicityRows:
+    """Davidson's tweets, then the extra training-only rows (STS-B prose as non-toxic, the team's training
+    comments), then the team's held-out comments; all as the heads read them (`clean_text`)."""
+
+    texts: list[str]
+    toxic: np.ndarray
+    hate: np.ndarray
+    part: np.ndarray  # tweets | prose | team-train | team-test
+
+    def weights(self, rows: np.ndarray) -> np.ndarray:
+        return np.where(self.part[rows] == "team-train", TEAM_WEIGHT, 1.0)
+
+
+def toxicity_rows(data_dir: Path) -> ToxicityRows:
+    data, team, prose = load_toxicity(data_dir), load_team_toxicity(data_dir), benign_prose(data_dir)
+    texts = [clean_text(t) for t in data.texts] + prose + [clean_text(t) for t in team.texts]
+    toxic = np.concatenate([data.toxic, np.zeros(len(prose), dtype=np.int64), team.toxic])
+    hate = np.concatenate([data.hate, np.zeros(len(prose) + len(team.texts), dtype=np.int64)])
+    part = np.concatenate([np.full(len(data.texts), "tweets"), np.full(len(prose), "prose"),
+                           np.char.add("team-", team.split)])
+    return ToxicityRows(texts, toxic, hate, part)
+
+
+def _toxicity_scores(x: np.ndarray, rows: ToxicityRows, target: np.ndarray,
+                     with_team: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(out-of-fold P(toxic) for every tweet by 5-fold CV, P(toxic) for the team's held-out comments from
+    a head fitted on all tweets); prose (and, `with_team`, the team's training comments) only trained on."""
+    extra = np.flatnonzero((rows.part == "prose") | ((rows.part == "team-train") & with_team))
+    tweets, held_out = np.flatnonzero(rows.part == "tweets"), np.flatnonzero(rows.part == "team-test")
+
+    def fit(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        train = np.concatenate([train, extra])
+        c = choose_c(x[train], target[train], balanced=True)
+        mean, scale = standardiser(x[train])
+        w, b = fit_logistic((x[train] - mean) / scale, target[train], c=c, balanced=True,
+                            sample_weight=rows.weights(train))
+        return 1 / (1 + np.exp(-(((x[test] - mean) / scale) @ w + b)))
+
+    out_of_fold = np.zeros(len(tweets))
+    for train, test in stratified_folds(target[tweets], FOLDS, SEED):
+        out_of_fold[test] = fit(tweets[train], tweets[test])
+    return out_of_fold, fit(tweets, held_out)
 
 
 def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path,
                      partner: EmbeddingBackend | None = None) -> list[Measure]:
-    """ROC AUC of toxic (Davidson class 0 or 1) vs. neither, and of hate speech vs. the rest, by 5-fold CV.
-
-    With a `partner` (the lexical vectors), also the shipped blend: (1 - w) * own head + w * partner's head.
-    """
-    data = load_toxicity(data_dir)
-    texts = [clean_text(t) for t in data.texts]
-    x = embed_cached(embeddings, texts)
-    toxic, hate = data.toxic, data.hate
-    prose = benign_prose(data_dir)
-    extra = embed_cached(embeddings, prose), np.zeros(len(prose))
-    name = f"{embeddings.name} head"
-    toxic_scores = out_of_fold(x, toxic, balanced=True, extra=extra)  # as shipped
-    hate_scores = out_of_fold(x, hate, balanced=True, extra=extra)
-    measures = [
-        _folds_measure(name, "toxic ROC AUC, 5-fold", toxic, out_of_fold(x, toxic), roc_auc,
-                       "Davidson rows only, C by inner 3-fold CV"),
-        _folds_measure(f"{name}, balanced, + prose", "toxic ROC AUC, 5-fold", toxic, toxic_scores, roc_auc,
-                       "class weights n/(2*count); STS-B prose as non-toxic, in training folds only"),
-    ]
-    name = f"{name}, balanced, + prose"
+    """ROC AUC of toxic vs. not on Davidson's tweets (5-fold CV) and, across domains, on the team's held-out
+    forum-style comments, trained without and with the team's training comments; the worst of these; and
+    hate speech vs. the rest on the tweets. With a `partner` (lexical vectors), the shipped blend
+    (1 - w) * own head + w * partner's head too."""
+    rows = toxicity_rows(data_dir)
+    tweets, held_out = rows.part == "tweets", rows.part == "team-test"
+    toxic, team_toxic = rows.toxic[tweets], rows.toxic[held_out]
+    backends = [embeddings] + ([partner] if partner is not None else [])
+    vectors = {b.name: embed_cached(b, rows.texts) for b in backends}
+    scores = {(b.name, team): _toxicity_scores(vectors[b.name], rows, rows.toxic, team)
+              for b in backends for team in (False, True)}
+    candidates = {f"{b.name} head": {team: scores[b.name, team] for team in (False, True)} for b in backends}
     if partner is not None:
         w = LEXICAL_BLEND
-        xp = embed_cached(partner, texts)
-        partner_extra = embed_cached(partner, prose), extra[1]
-        toxic_scores = (1 - w) * toxic_scores + w * out_of_fold(xp, toxic, balanced=True, extra=partner_extra)
-        hate_scores = (1 - w) * hate_scores + w * out_of_fold(xp, hate, balanced=True, extra=partner_extra)
-        name = f"{embeddings.name} head + {w} x {partner.name} head, balanced, + prose"
-        measures.append(_folds_measure(name, "toxic ROC AUC, 5-fold", toxic, toxic_scores, roc_auc,
-                                       "blend weight chosen from {0.3, 0.5} on these folds"))
-    measures.append(_folds_measure(name, "hate_speech ROC AUC, 5-fold", hate, hate_scores, roc_auc,
-                                   "115 hate-speech rows only"))
+        candidates[f"{embeddings.name} head + {w:g} x {partner.name} head"] = {
+            team: ((1 - w) * scores[embeddings.name, team][0] + w * scores[partner.name, team][0],
+                   (1 - w) * scores[embeddings.name, team][1] + w * scores[partner.name, team][1])
+            for team in (False, True)}
+    measures = []
+    for name, by_team in candidates.items():
+        cv, _ = by_team[True]  # as shipped: team training comments in every training fold
+        folds = [roc_auc(toxic[test], cv[test]) for _, test in stratified_folds(toxic, FOLDS, SEED)]
+        measures.append(Measure(name, "toxic ROC AUC, Davidson 5-fold", tuple(folds),
+                                "STS-B prose and team training comments in training folds only"))
+        worst = min(folds)
+        for team in (False, True):
+            p = by_team[team][1]
+            auc = roc_auc(team_toxic, p)
+            worst = min(worst, auc)
+            flags, misses = np.mean(p[team_toxic == 0] >= 0.5), np.mean(p[team_toxic == 1] < 0.5)
+            source = "Davidson+prose" + ("+team-train" if team else "")
+            measures.append(Measure(name, f"toxic ROC AUC, {source}->team-test", (auc,),
+                                    f"at 0.5: {100 * flags:.0f}% of non-toxic flagged, {100 * misses:.0f}% "
+                                    f"of toxic missed ({len(team_toxic)} comments)"))
+        measures.append(Measure(name, "toxic ROC AUC, worst fold", (worst,), "of the folds above"))
+    hate = rows.hate[tweets]
+    hate_cv = _toxicity_scores(vectors[embeddings.name], rows, rows.hate, True)[0]
+    measures.append(_folds_measure(f"{embeddings.name} head", "hate_speech ROC AUC, 5-fold", hate, hate_cv,
+                                   roc_auc, "115 hate-speech rows only"))
     return measures
 
 
@@ -134,18 +246,26 @@ def _neutral_band(head: LinearHead, features: np.ndarray, ratings: np.ndarray) -
 
 
 def train_sentiment_head(embeddings: EmbeddingBackend, data_dir: Path,
-                         use_vader: bool) -> tuple[LinearHead, float]:
-    """Fit on every non-neutral row of both files, C by inner CV; the neutral band is tuned on all rows."""
+                         kind: str) -> tuple[LinearHead, float]:
+    """Fit on every non-neutral tweet and NYT row and the team's training sentences (never its held-out
+    ones), C by inner CV; the neutral band is tuned on all tweet and NYT rows."""
+    rows = sentiment_rows(data_dir)
+    train = np.flatnonzero(rows.domains != "team-test")
+    x = sentiment_features(embeddings, [rows.texts[i] for i in train], kind)
+    y = rows.labels[train]
+    c = choose_c(x, y)
+    mean, scale = standardiser(x)
+    w, b = fit_logistic((x - mean) / scale, y, c=c, sample_weight=rows.weights(train))
+    head = LinearHead(("positive",), w[None, :], np.array([b]), mean, scale, np.array([0.5]), kind)
     data = load_sentiment(data_dir)
-    _, y, _, keep = data.binary()
-    every = embed_cached(embeddings, data.texts)
-    if use_vader:
-        every = np.hstack([every, vader_compound(data.texts)[:, None]])
-    c = choose_c(every[keep], y)
-    head = train_head(every[keep], {"positive": y}, c=c,
-                      features="embedding+vader" if use_vader else "embedding")
-    band = _neutral_band(head, every, data.ratings)
+    band = _neutral_band(head, sentiment_features(embeddings, data.texts, kind), data.ratings)
     return dataclasses.replace(head, thresholds=np.array([band])), c
+
+
+def worst_fold(measures: list[Measure], candidate: str) -> float:
+    """The candidate's worst cross-domain sentiment accuracy (what train_heads.py chooses by)."""
+    return min(m.mean for m in measures
+               if m.candidate == candidate and m.metric.endswith("worst cross-domain fold"))
 
 
 def benign_prose(data_dir: Path) -> list[str]:
@@ -155,14 +275,15 @@ def benign_prose(data_dir: Path) -> list[str]:
 
 
 def train_toxicity_head(embeddings: EmbeddingBackend, data_dir: Path) -> tuple[LinearHead, float]:
-    """Two outputs, `toxic` and `hate_speech`, class-balanced; C by inner CV on the toxic target."""
-    data = load_toxicity(data_dir)
-    prose = benign_prose(data_dir)
-    tweets = embed_cached(embeddings, [clean_text(t) for t in data.texts])
-    x = np.vstack([tweets, embed_cached(embeddings, prose)])
-    toxic, hate = (np.concatenate([y, np.zeros(len(prose), dtype=y.dtype)]) for y in (data.toxic, data.hate))
+    """Two outputs, `toxic` and `hate_speech`, class-balanced, on Davidson's tweets, STS-B prose (non-toxic)
+    and the team's training comments (never its held-out ones); C by inner CV on the toxic target."""
+    rows = toxicity_rows(data_dir)
+    train = np.flatnonzero(rows.part != "team-test")
+    x = embed_cached(embeddings, [rows.texts[i] for i in train])
+    toxic, hate = rows.toxic[train], rows.hate[train]
     c = choose_c(x, toxic, balanced=True)
-    return train_head(x, {"toxic": toxic, "hate_speech": hate}, c=c, balanced=True), c
+    return train_head(x, {"toxic": toxic, "hate_speech": hate}, c=c, balanced=True,
+                      sample_weight=rows.weights(train)), c
 
 
 def measure_backend(embeddings: EmbeddingBackend, data_dir: Path | None = None, with_vader: bool = True,

@@ -12,10 +12,12 @@ def _log1pexp(z: np.ndarray) -> np.ndarray:
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, balanced: bool = False,
-                 max_iter: int = 50, tol: float = 1e-5) -> tuple[np.ndarray, float]:
+                 max_iter: int = 50, tol: float = 1e-5,
+                 sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Minimise 0.5*|w|^2 + c * sum_i weight_i * logloss_i (bias unpenalised); returns (w, b).
 
-    `balanced` weights each class by n / (2 * count), as scikit-learn's class_weight="balanced".
+    `balanced` weights each class by n / (2 * count), as scikit-learn's class_weight="balanced";
+    `sample_weight` multiplies each row's weight (e.g. to give a small domain its say).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -25,6 +27,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, balanced: bool = 
         positives = y.sum()
         weight = np.where(y > 0, n / (2 * max(positives, 1)), n / (2 * max(n - positives, 1)))
     weight = weight * c
+    if sample_weight is not None:
+        weight = weight * np.asarray(sample_weight, dtype=np.float64)
     sign = 2 * y - 1
     params = np.zeros(d + 1)  # w..., b
 
@@ -79,11 +83,13 @@ def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_head(x: np.ndarray, targets: dict[str, np.ndarray], c: float, balanced: bool = False,
-               thresholds: dict[str, float] | None = None, features: str = "embedding") -> LinearHead:
+               thresholds: dict[str, float] | None = None, features: str = "embedding",
+               sample_weight: np.ndarray | None = None) -> LinearHead:
     """One standardised logistic output per named 0/1 target, fitted on the same features."""
     mean, scale = standardiser(x)
     z = (x - mean) / scale
-    fitted = [fit_logistic(z, y, c=c, balanced=balanced) for y in targets.values()]
+    fitted = [fit_logistic(z, y, c=c, balanced=balanced, sample_weight=sample_weight)
+              for y in targets.values()]
     limits = thresholds or {}
     return LinearHead(outputs=tuple(targets), weights=np.vstack([w for w, _ in fitted]),
                       bias=np.array([b for _, b in fitted]), mean=mean, scale=scale,

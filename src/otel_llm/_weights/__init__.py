@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,17 +18,72 @@ import numpy as np
 from .._backends.base import SentimentResult, ToxicityResult
 
 MODELS_DIR = Path(__file__).resolve().parent
-LEXICAL_BLEND = 0.3  # local toxicity = 0.7 x MiniLM head + 0.3 x lexical head (measured: report.json)
+LEXICAL_BLEND = 0.15  # local toxicity = 0.85 x MiniLM head + 0.15 x lexical head (measured: report.json)
 
 _SOCIAL_NOISE = re.compile(r"\bRT\b|@\w+:?|https?://\S+")
+_FLOOD = re.compile(r"([a-z!?])\1{3,}", re.IGNORECASE)  # "aaaaaa!!!!!!" -> "aa!!"
+_MASK = "*#%@$!0-9"
+_HEX = re.compile(r"[0-9a-f]+", re.IGNORECASE)  # "a55b" is a number, not a word
+_MASKING = re.compile(f"[{_MASK}]")
+_MASKED_WORD = re.compile(rf"\b[a-z][a-z{_MASK}]*[{_MASK}][a-z{_MASK}]*", re.IGNORECASE)
+_PROFANE_ROOTS = ("fuck", "shit", "bitch", "cunt", "dick", "cock", "prick", "bastard", "piss", "twat",
+                  "slut", "whore", "ass", "damn", "crap")
+_LOOKS_LIKE = {"a": "a@4", "e": "e3", "i": "i1!", "o": "o0", "s": "s$5", "t": "t7"}
+
+
+def _masked(root: str) -> re.Pattern[str]:
+    """The root with its first letter kept and every other one possibly masked or written as a look-alike."""
+    rest = "".join(f"[{_LOOKS_LIKE.get(c, c)}*#%]" for c in root[1:])
+    return re.compile(f"{root[0]}{rest}", re.IGNORECASE)
+
+
+_UNMASK = [(root, _masked(root)) for root in _PROFANE_ROOTS]
+_LEADING_CONCESSION = re.compile(
+    r"^\s*(?:although|though|even though|even if|while|whereas|despite)\b[^,;]*[,;]\s*", re.IGNORECASE)
+_CONTRAST = re.compile(r"\b(?:but|however|yet|nevertheless|nonetheless)\b[,:]?\s*", re.IGNORECASE)
+_MIN_CLAUSE_CHARS = 10
 
 
 def clean_text(text: str) -> str:
-    """What the toxicity heads read: HTML entities decoded; retweet marks, @handles and URLs dropped.
+    """What the toxicity heads read: HTML entities decoded; retweet marks, @handles and URLs dropped;
+    floods of one letter or mark cut to two; masked profanity spelled out ("f*cking", "sh1t", "a$$").
 
     Ordinary prose (most LLM output) comes back unchanged, so its cached embedding is reused.
     """
-    return _SOCIAL_NOISE.sub(" ", html.unescape(text))
+    text = _FLOOD.sub(r"\1\1", _SOCIAL_NOISE.sub(" ", html.unescape(text)))
+    return _MASKED_WORD.sub(_unmask, text) if _MASKING.search(text) else text
+
+
+def _unmask(word: re.Match[str]) -> str:
+    """A word with masking characters, with the first profane root it spells (masked) written out."""
+    text = word.group(0)
+    if _HEX.fullmatch(text):
+        return text
+    for root, pattern in _UNMASK:
+        found = pattern.search(text)
+        if found and found.group(0).lower() != root:
+            return text[:found.start()] + root + text[found.end():]
+    return text
+
+
+def main_clause(text: str) -> str:
+    """The part of `text` that carries its overall sentiment when it turns on a contrast: what follows its
+    last "but" / "however" / "yet", or what follows a leading "Although ...," / "Despite ...," clause.
+    Text without a contrast comes back unchanged (the same object)."""
+    lead = _LEADING_CONCESSION.match(text)
+    if lead and len(text) - lead.end() > _MIN_CLAUSE_CHARS:
+        return text[lead.end():]
+    parts = _CONTRAST.split(text)
+    if len(parts) > 1 and len(parts[-1].strip()) > _MIN_CLAUSE_CHARS:
+        return parts[-1]
+    return text
+
+
+def clause_average(whole: np.ndarray, clause: np.ndarray) -> np.ndarray:
+    """Unit rows of whole + clause embedding: a contrast's conclusion counts twice, the rest once."""
+    rows = np.asarray(whole, dtype=np.float64) + np.asarray(clause, dtype=np.float64)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -45,7 +100,7 @@ class LinearHead:
     mean: np.ndarray  # (features,)
     scale: np.ndarray  # (features,)
     thresholds: np.ndarray  # (outputs,)
-    features: str = "embedding"  # what the columns are: "embedding" or "embedding+vader"
+    features: str = "embedding"  # what the columns are: "embedding", "embedding+vader" or "clause-average"
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(rows, outputs) probabilities."""
@@ -86,7 +141,11 @@ def _vader_analyzer():
 
 
 class SentimentHead:
-    """P(positive) -> score 2p-1 in [-1, 1]; |score| below the head's threshold is labelled neutral."""
+    """P(positive) -> score 2p-1 in [-1, 1]; |score| below the head's threshold is labelled neutral.
+
+    A "clause-average" head reads `clause_average` of each text's embedding and its `main_clause`'s, so
+    "The cast is great, but the script is dull." is judged mostly by its second half.
+    """
 
     def __init__(self, head: LinearHead) -> None:
         self.head = head
@@ -95,13 +154,36 @@ class SentimentHead:
     def load(cls, name_or_path: str | Path) -> SentimentHead:
         return cls(LinearHead.load(name_or_path))
 
-    def features(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    @property
+    def reads_clauses(self) -> bool:
+        return self.head.features == "clause-average"
+
+    def features(self, embeddings: np.ndarray, texts: Sequence[str],
+                 clauses: np.ndarray | None = None) -> np.ndarray:
+        """The head's input rows; `clauses` (embeddings of each text's `main_clause`) for a clause head."""
         if self.head.features == "embedding+vader":
             return np.hstack([embeddings, vader_compound(texts)[:, None]])
+        if self.reads_clauses:
+            if clauses is None:
+                raise ValueError("this sentiment head needs the embeddings of the texts' main clauses")
+            return clause_average(embeddings, clauses)
         return embeddings
 
-    def predict(self, embeddings: np.ndarray, texts: Sequence[str]) -> list[SentimentResult]:
-        scores = 2.0 * self.head.probabilities(self.features(embeddings, texts))[:, 0] - 1.0
+    def judge(self, embed: Callable[[Sequence[str]], np.ndarray],
+              texts: Sequence[str]) -> list[SentimentResult]:
+        """Results for `texts`, embedded by `embed` in one call (with main clauses, for a clause head)."""
+        texts = list(texts)
+        if not self.reads_clauses:
+            return self.predict(embed(texts), texts)
+        clauses = [main_clause(t) for t in texts]
+        extra = list(dict.fromkeys(c for c, t in zip(clauses, texts, strict=True) if c is not t))
+        vectors = embed(texts + extra)
+        row = {text: i for i, text in enumerate(texts)} | {c: len(texts) + i for i, c in enumerate(extra)}
+        return self.predict(vectors[:len(texts)], texts, vectors[[row[c] for c in clauses]])
+
+    def predict(self, embeddings: np.ndarray, texts: Sequence[str],
+                clauses: np.ndarray | None = None) -> list[SentimentResult]:
+        scores = 2.0 * self.head.probabilities(self.features(embeddings, texts, clauses))[:, 0] - 1.0
         band = float(self.head.thresholds[0])
         labels = np.where(scores >= band, "positive", np.where(scores <= -band, "negative", "neutral"))
         return [SentimentResult(float(s), str(label)) for s, label in zip(scores, labels, strict=True)]

@@ -1,0 +1,71 @@
+"""What the local sentiment and toxicity heads must get right on text nobody trained them on: negation,
+contrast, insults without profanity, masked profanity, floods and moderation notes. None of these
+sentences is in the training data."""
+
+from __future__ import annotations
+
+import pytest
+
+from otel_llm._backends.local import LocalSentiment, LocalToxicity
+from otel_llm._weights import clean_text, main_clause
+
+pytestmark = pytest.mark.slow
+
+NEGATED_POSITIVE = ["Honestly, the hotel was not bad at all.", "I have no complaints about the new keyboard.",
+                    "The tutorial wasn't confusing in the slightest."]
+NEGATED_NEGATIVE = ["The sequel is not good, and the jokes are not funny.",
+                    "This charger doesn't work with my laptop.", "The answer was not helpful at all."]
+CONTRAST_POSITIVE = ["The first chapter is slow, but the rest of the book is wonderful.",
+                     "Although the queue was long, the staff were lovely and the meal was superb."]
+CONTRAST_NEGATIVE = ["The trailer looked exciting, but the film itself is a tedious mess.",
+                     "The phone is pretty, however the battery dies before lunch."]
+
+
+def _labels(minilm, texts):
+    return [r.label for r in LocalSentiment(minilm).sentiment(texts)]
+
+
+def test_negation_flips_sentiment(minilm):
+    assert _labels(minilm, NEGATED_POSITIVE) == ["positive"] * len(NEGATED_POSITIVE)
+    assert _labels(minilm, NEGATED_NEGATIVE) == ["negative"] * len(NEGATED_NEGATIVE)
+
+
+def test_contrast_is_judged_by_its_conclusion(minilm):
+    assert _labels(minilm, CONTRAST_POSITIVE) == ["positive"] * len(CONTRAST_POSITIVE)
+    assert _labels(minilm, CONTRAST_NEGATIVE) == ["negative"] * len(CONTRAST_NEGATIVE)
+
+
+def test_main_clause_is_what_follows_the_contrast():
+    assert main_clause("Good idea, but the code is slow.") == "the code is slow."
+    assert main_clause("Although it rained, we had a lovely day out.") == "we had a lovely day out."
+    plain = "A plain sentence with nothing to turn on."
+    assert main_clause(plain) is plain  # same object: its cached embedding is reused
+    assert main_clause("It is fine but odd") == "It is fine but odd"  # too short a conclusion to trust
+
+
+INSULTS = ["You are a pathetic excuse for a human.", "Honestly, you are the dumbest person on this forum.",
+           "Nobody here respects a spineless little weasel like you."]
+MASKED = ["What a f*cking waste of time.", "Stop acting like a dumbass.", "You absolute sh1thead."]
+HARMLESS = ["aaaaaaaaaaaa!!!!!!!!!!!!",
+            "Please do not remove the warning templates; discuss on the talk page.",
+            "I have reverted your edit because it removed sourced content; please discuss first.",
+            "To reset your password, open Settings and choose Security."]
+
+
+def test_insults_without_profanity_and_masked_profanity_are_toxic(minilm):
+    results = LocalToxicity(minilm).toxicity(INSULTS + MASKED)
+    assert [r.score > 0.5 for r in results] == [True] * len(results)
+    assert all("toxic" in r.categories for r in results)
+
+
+def test_floods_and_moderation_notes_are_not_toxic(minilm):
+    results = LocalToxicity(minilm).toxicity(HARMLESS)
+    assert [r.score < 0.5 for r in results] == [True] * len(HARMLESS)
+    assert all(r.categories == () for r in results)
+
+
+def test_clean_text_spells_out_masked_profanity_and_cuts_floods():
+    assert clean_text("f*cking dumbf*ck, sh1t, a$$hole") == "fucking dumbfuck, shit, asshole"
+    assert clean_text("nooooooo!!!!!!") == "noo!!"
+    for prose in ("Use **bold** text and 3 * 4 = 12.", "Wait... see item 1st in class 4.", "0xa55b", "cool"):
+        assert clean_text(prose) == prose
