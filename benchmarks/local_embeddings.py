@@ -57,7 +57,8 @@ def main() -> None:
         best = min(best, time.perf_counter() - start)
         cpu = min(cpu, time.process_time() - start_cpu)
     label = "onnx-int8" if args.runtime == "onnx" else f"torch dtype={args.dtype}"
-    print(f"{label} threads={args.threads} max_seq_length={args.max_seq_length} batch_size={args.batch_size}: "
+    print(f"{label} threads={args.threads} max_seq_length={args.max_seq_length} "
+          f"batch_size={args.batch_size}: "
           f"{len(texts) / best:.0f} texts/s, {args.pairs / best:.1f} pairs/s (3 texts per pair, best of "
           f"{args.repeats}), {cpu / len(texts) * 1e3:.2f} CPU ms/text")
 

@@ -99,7 +99,7 @@ class Settings:
         "auto", "OTEL_LLM_LOCAL_RUNTIME",
         "What runs MiniLM for the `local` backend: `torch` (bfloat16 where the CPU computes it natively, "
         "else float32; the `local` extra), `onnx` (int8 ONNX Runtime, no torch; the `lambda` extra), or "
-        "`auto`: torch where the CPU has native bfloat16 and the app has not imported torch itself, else onnx "
+        "`auto`: torch on CPUs with AMX bfloat16 when the app has not imported torch itself, else onnx "
         "when installed. The log says which.")
     inference_threads: int = _setting(
         1, "OTEL_LLM_INFERENCE_THREADS",

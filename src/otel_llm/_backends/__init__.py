@@ -1,6 +1,7 @@
 """Scoring backends and the factory that picks one from the settings.
 
-`local` (MiniLM + trained heads, on torch or int8 ONNX Runtime), `lexical` (numpy only, weaker), `aws` (Titan Embeddings + Comprehend),
+`local` (MiniLM + trained heads, on torch or int8 ONNX Runtime),
+`lexical` (numpy only, weaker), `aws` (Titan Embeddings + Comprehend),
 `auto` (local when its packages are installed, else lexical). Backends are built lazily: nothing heavy is
 imported or loaded until a text is scored.
 """

@@ -35,7 +35,7 @@ def local_available() -> bool:
     """True when the `local` extra (sentence-transformers, the MiniLM weights, vaderSentiment) is installed.
 
     Imports nothing."""
-    libraries = all(importlib.util.find_spec(name) for name in ("sentence_transformers", "vaderSentiment"))
+    libraries = all(_installed(name) for name in ("sentence_transformers", "vaderSentiment"))
     return libraries and _installed_model_dir() is not None
 
 
@@ -196,3 +196,11 @@ class LocalToxicity:
         cleaned = [clean_text(t) for t in texts]
         blend = (self.lexical_head, self.lexical.embed(cleaned), LEXICAL_BLEND)
         return self.head.predict(self.embeddings.embed(cleaned), blend)
+
+
+def _installed(name: str) -> bool:
+    """`name` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: set to None in sys.modules, i.e. blocked
+        return False

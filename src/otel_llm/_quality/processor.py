@@ -24,7 +24,16 @@ from .. import _sidechannel as sidechannel
 from .._config import Settings
 from .._failures import report_failure
 from ..record import LLMCall
-from .recorder import OUTCOME_DROPPED, OUTCOME_FAILED, QualityRecorder, call_attributes
+from .budget import CpuBudget
+from .recorder import (
+    ATTR_REASON,
+    OUTCOME_DROPPED,
+    OUTCOME_FAILED,
+    OUTCOME_SAMPLED_OUT,
+    REASON_CPU_BUDGET,
+    QualityRecorder,
+    call_attributes,
+)
 from .span_records import record_from_attributes
 
 logger = logging.getLogger("otel_llm")
@@ -50,6 +59,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._queue_size = max(1, self._settings.queue_size)
         self._batch_size = max(1, self._settings.batch_size)
         self._delay_s = max(0.001, self._settings.schedule_delay_ms / 1000)
+        self._budget = CpuBudget(self._settings.cpu_budget)
         self._shutdown = False
         self._listening = False
         self._init_worker()
@@ -188,10 +198,19 @@ class LLMMetricsSpanProcessor(SpanProcessor):
 
     def _score(self, batch: list[LLMCall]) -> None:
         scorer = self._get_scorer()
+        batch, over = self._budget.admit(batch)
+        start = time.thread_time()
+        if over:
+            self._count_over_budget(scorer, over)
+        if not batch:
+            return
         try:
             if scorer is None:
                 raise RuntimeError("no scorer")
             results = scorer.score_many(batch)
+            local = getattr(getattr(scorer, "backends", None), "name", None) == "local"
+            threads = self._settings.inference_threads if local else 1
+            self._budget.spend((time.thread_time() - start) * max(1, threads), len(batch))
             if len(results) != len(batch):
                 raise ValueError(f"scorer returned {len(results)} results for {len(batch)} records")
         except Exception as exc:
@@ -201,6 +220,22 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._recorder.count(OUTCOME_FAILED, call_attributes(call))
             return
         self._recorder.record_all(batch, results)
+
+    def _count_over_budget(self, scorer: Any, calls: list[LLMCall]) -> None:
+        """Records past the CPU budget: counted sampled out (reason cpu_budget); their exact refusal
+        signals, which cost nothing, are still recorded."""
+        free = [c for c in calls if c.refusal_signal] if scorer is not None else []
+        if free:
+            try:
+                self._recorder.record_all(free, scorer.score_many(free, free_only=True))
+            except Exception as exc:
+                report_failure("scoring", exc)
+                free = []
+        recorded = {id(c) for c in free}
+        for call in calls:
+            if id(call) not in recorded:
+                self._recorder.count(OUTCOME_SAMPLED_OUT, {**call_attributes(call),
+                                                           ATTR_REASON: REASON_CPU_BUDGET})
 
     def _get_scorer(self) -> Any:
         if self._scorer is None and not self._scorer_failed:

@@ -19,6 +19,8 @@ OUTCOME_SCORED = "scored"
 OUTCOME_DROPPED = "dropped"
 OUTCOME_FAILED = "failed"
 OUTCOME_SAMPLED_OUT = "sampled_out"
+ATTR_REASON = "otel_llm.reason"  # why a record was sampled out, when it was not the configured rate
+REASON_CPU_BUDGET = "cpu_budget"
 
 SCOPE = "otel_llm"
 EVALUATION_EVENT = "gen_ai.evaluation.result"

@@ -48,18 +48,19 @@ class Scorer:
     def score(self, call: LLMCall) -> Scores:
         return self.score_many([call])[0]
 
-    def score_many(self, calls: Sequence[LLMCall]) -> list[Scores]:
-        """One `Scores` per call, in order. All texts of the batch are embedded in one backend call."""
+    def score_many(self, calls: Sequence[LLMCall], free_only: bool = False) -> list[Scores]:
+        """One `Scores` per call, in order. All texts of the batch are embedded in one backend call.
+        `free_only`: only what costs nothing (exact refusal signals)."""
         results = [Scores(backend=self.backends.name) for _ in calls]
-        plan = [(e, self._sample(e, calls)) for e in self.evaluators]
+        plan = [(e, self._sample(e, calls, free_only)) for e in self.evaluators]
         vectors = self._embed_planned(calls, plan)
         for evaluator, indices in plan:
             if indices:
                 self._run(evaluator, [calls[i] for i in indices], [results[i] for i in indices], vectors)
         return results
 
-    def _sample(self, evaluator: Evaluator, calls: Sequence[LLMCall]) -> list[int]:
-        rate = self.settings.rate_for(evaluator.name)
+    def _sample(self, evaluator: Evaluator, calls: Sequence[LLMCall], free_only: bool = False) -> list[int]:
+        rate = 0.0 if free_only else self.settings.rate_for(evaluator.name)
         if rate >= 1.0:
             return list(range(len(calls)))
         with self._random_lock:
