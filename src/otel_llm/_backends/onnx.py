@@ -68,7 +68,7 @@ class OnnxEmbeddings:
     @property
     def variant(self) -> str:
         """What decides the vectors besides the text (keys the training cache)."""
-        return f"onnx-int8-{self.max_seq_length}"
+        return f"onnx-int8-alone-{self.max_seq_length}"
 
     def _load(self) -> None:
         try:
