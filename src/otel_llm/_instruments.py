@@ -56,17 +56,7 @@ class Instrument:
     buckets: tuple[float, ...] | None = None
 
 
-QUALITY_HISTOGRAMS = (
-    Instrument(SIMILARITY, "histogram", "1",
-               "Prompt-completion semantic similarity: max(0, cosine) of their embeddings.", SCORE_BUCKETS),
-    Instrument(SENTIMENT, "histogram", "1",
-               "Completion sentiment mapped to [0, 1]: (score + 1) / 2; 0 negative, 0.5 neutral, 1 positive.",
-               SCORE_BUCKETS),
-    Instrument(TOXICITY, "histogram", "1",
-               "Completion toxicity: the highest category probability.", SCORE_BUCKETS),
-    Instrument(REFUSAL, "histogram", "1",
-               "How close the completion is to a refusal; its mean is the refusal ratio.", SCORE_BUCKETS),
-)
+# The quality histograms are declared by their evaluators (`_quality/evaluators/registry.py` lists them).
 
 CALL_INSTRUMENTS = (
     Instrument(TOKEN_USAGE, "histogram", "{token}",
@@ -85,8 +75,6 @@ COUNTERS = (
     Instrument(SDK_ERRORS, "counter", "{error}",
                "Failures inside otel-llm (the user's call is never affected), by otel_llm.component."),
 )
-
-ALL_INSTRUMENTS = CALL_INSTRUMENTS + QUALITY_HISTOGRAMS + COUNTERS
 
 
 def unit_interval(value: float) -> float:

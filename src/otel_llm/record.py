@@ -1,5 +1,6 @@
 """The two records every stage shares: `LLMCall` (parsers produce it, evaluators consume it) and `Scores`
-(what the evaluators said about one call; the recorder turns it into histograms). Plain data."""
+(what the evaluators said about one call; the recorder turns it into histograms), and `Evaluation`, one
+score as it is recorded. Plain data."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.trace import SpanContext
+
+__all__ = ["PROVIDER_BEDROCK", "SIGNAL_CONTENT_FILTER", "SIGNAL_GUARDRAIL", "SIGNAL_MODEL_REFUSAL",
+           "Evaluation", "LLMCall", "Scores", "ToolCall"]
 
 PROVIDER_BEDROCK = "aws.bedrock"
 
@@ -77,3 +81,13 @@ class Scores:
     extra: dict[str, float] = field(default_factory=dict)  # custom evaluators, each in [0, 1]
     backend: str = ""
     failed: tuple[str, ...] = ()  # evaluators that failed on this call (each reported through report_failure)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One score as it is recorded: `value` on the evaluator's histogram (in [0, 1]); `score` as the
+    evaluator gave it and its `label`, on the `gen_ai.evaluation.result` event."""
+
+    value: float
+    score: float
+    label: str | None = None

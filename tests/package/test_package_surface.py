@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_llm import _instruments as metrics
 from otel_llm._config import documented_settings
+from otel_llm._quality.evaluators.registry import ALL_INSTRUMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -38,6 +38,35 @@ def test_importing_the_package_loads_no_model_runtime():
     assert out.stdout.split() == ["False", "False"]
 
 
+PUBLIC_MODULES = ("otel_llm", "otel_llm.evaluators", "otel_llm.record", "otel_llm.testing",
+                  "otel_llm.pipelines.handlers", "otel_llm.exporters")
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_public_modules_are_documented_and_export_what_they_list(name):
+    import importlib
+
+    module = importlib.import_module(name)
+    assert module.__doc__ and module.__doc__.strip()
+    assert module.__all__
+    for exported in module.__all__:
+        assert getattr(module, exported) is not None, f"{name}.{exported}"
+
+
+def test_custom_evaluator_api_is_one_api_wherever_it_is_imported():
+    import otel_llm
+    from otel_llm import evaluators
+
+    assert otel_llm.Evaluator is evaluators.Evaluator and otel_llm.Batch is evaluators.Batch
+    assert otel_llm.ENTRY_POINT_GROUP == evaluators.ENTRY_POINT_GROUP == "otel_llm.evaluators"
+
+
+def test_version_comes_from_the_package_metadata():
+    import otel_llm
+
+    assert otel_llm.__version__ == importlib.metadata.version("otel-llm")
+
+
 def test_unknown_public_name_raises_attribute_error():
     import otel_llm
 
@@ -50,7 +79,7 @@ def test_readme_documents_every_setting(env):
     assert f"`{env}`" in README
 
 
-@pytest.mark.parametrize("instrument", metrics.ALL_INSTRUMENTS, ids=lambda i: i.name)
+@pytest.mark.parametrize("instrument", ALL_INSTRUMENTS, ids=lambda i: i.name)
 def test_readme_lists_every_instrument_with_its_unit(instrument):
     row = next((line for line in README.splitlines() if line.startswith(f"| `{instrument.name}` |")), None)
     assert row is not None, f"{instrument.name} missing from the README's instrument table"

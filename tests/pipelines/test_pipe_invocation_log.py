@@ -139,6 +139,22 @@ def test_text_is_bounded(records):
     assert len(call_from_log_record(record, max_chars=1000).completion) == 1000
 
 
+def test_messages_are_bounded_like_the_prompt(records):
+    """The pipeline bounds the structured messages by `max_chars` as the instrumentation does."""
+    record = records["converse"]
+    record["input"]["inputBodyJson"]["messages"] = [
+        {"role": "user", "content": [{"text": "old question " * 1000}]},
+        {"role": "assistant", "content": [{"text": "an old answer " * 400}]},
+        {"role": "user", "content": [{"text": "And the latest question?"}]}]
+    unbounded = call_from_log_record(record)
+    assert sum(len(p["content"]) for m in unbounded.messages for p in m["parts"]) > 13000
+    call = call_from_log_record(record, max_chars=300)
+    assert len(call.prompt) == 300
+    assert sum(len(p["content"]) for m in call.messages for p in m["parts"]) <= 300
+    assert call.messages[-1]["role"] == "user"
+    assert call.messages[-1]["parts"][0]["content"] == "And the latest question?"
+
+
 def test_stream_chunks_logged_as_json_text_are_read(records):
     record = records["claude_stream"]
     record["output"]["outputBodyJson"] = [json.dumps(c) for c in record["output"]["outputBodyJson"]]

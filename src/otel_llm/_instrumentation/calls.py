@@ -2,13 +2,15 @@
 
 It parses the request, opens the span (or joins the contrib botocore span), reads the response,
 records the call metrics and hands the `LLMCall` record to the side channel before the span ends.
-Every method catches its own failures: the user's call never sees them.
+Its hooks (`succeed`, `fail`, `on_event`, `end_stream`) raise freely: they are called at the boundary
+through `safe_call`, which reports a failure and ends the span anyway (`end_quietly`).
 """
 
 from __future__ import annotations
 
 import io
 import json
+from functools import partial
 from timeit import default_timer
 from typing import Any
 
@@ -22,19 +24,10 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 
 from .. import _sidechannel as sidechannel
-from .._bedrock.families import (
-    finish_stream,
-    lookup,
-    parse_converse_event,
-    parse_converse_request,
-    parse_converse_response,
-    parse_request_body,
-    parse_response_body,
-    parse_stream_chunk,
-)
+from .._bedrock.exchange import apply_header_tokens, fold_event, parse_request, parse_response, to_llm_call
+from .._bedrock.families import finish_stream, lookup
 from .._bedrock.families.base import ParsedRequest, ParsedResponse, StreamAccumulator
-from .._bedrock.families.invoke import INVOCATION_METRICS
-from .._failures import report_failure
+from .._failures import report_failure, safe_call
 from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .semconv import (
     TOKEN_INPUT,
@@ -59,12 +52,6 @@ ATTR_GUARDRAIL_ACTION = "otel_llm.guardrail.action"
 ATTR_GUARDRAIL_VERSION = "otel_llm.guardrail.version"
 ATTR_GUARDRAIL_SOURCE = "otel_llm.guardrail.source"
 
-_HEADER_TOKENS = (
-    ("input_tokens", "x-amzn-bedrock-input-token-count"),
-    ("output_tokens", "x-amzn-bedrock-output-token-count"),
-    ("cache_read_tokens", "x-amzn-bedrock-cache-read-input-token-count"),
-    ("cache_write_tokens", "x-amzn-bedrock-cache-write-input-token-count"),
-)
 # Larger InvokeModel response bodies (images, huge batches) are handed back unparsed: decoding
 # megabytes of JSON on the caller's thread costs more than the record is worth. Token counts
 # still come from the response headers.
@@ -101,10 +88,10 @@ class BedrockCall:
             self.family = ref.family
             self.response_model = ref.model_id
             if api in (CONVERSE, CONVERSE_STREAM):
-                self.request = parse_converse_request(params)
+                self.request = parse_request(ref.family, api, params)
             else:
                 body = load_json_body(params.get("body"))
-                self.request = parse_request_body(ref.family, body) if body is not None else ParsedRequest()
+                self.request = parse_request(ref.family, api, body) if body is not None else ParsedRequest()
         self.attribute_sets = sets = telemetry.attribute_sets(
             self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
             server, self.response_model)
@@ -121,76 +108,61 @@ class BedrockCall:
 
     # --- outcomes -------------------------------------------------------------------------------
 
-    def succeed(self, response: dict[str, Any]) -> dict[str, Any]:
-        """Read a complete response (or wrap its stream); returns the response the user receives."""
-        try:
-            if self.api == CONVERSE:
-                self._end(parse_converse_response(response), None)
-            elif self.api == INVOKE:
-                self._end(self._invoke_response(response), None)
-            elif self.api == APPLY_GUARDRAIL:
-                self._end_guardrail(response)
+    def succeed(self, response: dict[str, Any]) -> None:
+        """Read a complete response (or wrap its stream in place in `response`)."""
+        if self.api == CONVERSE:
+            self._end(parse_response(self.family, CONVERSE, response), None)
+        elif self.api == INVOKE:
+            self._end(self._invoke_response(response), None)
+        elif self.api == APPLY_GUARDRAIL:
+            self._end_guardrail(response)
+        else:
+            key = "stream" if self.api == CONVERSE_STREAM else "body"
+            if response.get(key) is not None:
+                self.acc = StreamAccumulator()
+                on_event = partial(safe_call, "instrumentation", self.on_event)
+                response[key] = wrap_stream(response[key], on_event, self.end_stream_safely)
             else:
-                key = "stream" if self.api == CONVERSE_STREAM else "body"
-                if response.get(key) is not None:
-                    self.acc = StreamAccumulator()
-                    response[key] = wrap_stream(response[key], self.on_event, self.end_stream)
-                else:
-                    self._end(ParsedResponse(), None)
-        except Exception as exc:
-            report_failure("instrumentation", exc)
-            self._end_quietly(None)
-        return response
+                self._end(ParsedResponse(), None)
 
     def fail(self, exc: BaseException) -> None:
         """The call raised: record `error.type`, end the span (the caller re-raises `exc`)."""
-        try:
-            self._end(ParsedResponse(), exc)
-        except Exception as failure:
-            report_failure("instrumentation", failure)
-            self._end_quietly(exc)
+        self._end(ParsedResponse(), exc)
 
     def on_event(self, event: Any) -> None:
         """Fold one stream event (read only; the user gets the same object)."""
         if self.ended:
             return
-        try:
-            now = default_timer()
-            if self.first_chunk_s is None:
-                self.first_chunk_s = now - self.start
-            else:  # contrib records no chunk timings: these are ours even beside it
-                self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
-                                              self.attribute_sets.base),))
-            self.chunk_at = now
-            acc = self.acc
-            if acc is None:
-                return
-            if self.api == CONVERSE_STREAM:
-                parse_converse_event(event, acc)
-                final = "metadata" in event
-            else:
-                chunk = event.get("chunk") if isinstance(event, dict) else None
-                data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
-                parse_stream_chunk(self.family, data, acc)
-                final = isinstance(data, dict) and INVOCATION_METRICS in data
-        except Exception as exc:
-            report_failure("instrumentation", exc)
+        now = default_timer()
+        if self.first_chunk_s is None:
+            self.first_chunk_s = now - self.start
+        else:  # contrib records no chunk timings: these are ours even beside it
+            self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
+                                          self.attribute_sets.base),))
+        self.chunk_at = now
+        acc = self.acc
+        if acc is None:
             return
-        if final and not self.owns_span:
+        if self.api == CONVERSE_STREAM:
+            data = event
+        else:
+            chunk = event.get("chunk") if isinstance(event, dict) else None
+            data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
+        if fold_event(self.family, self.api, data, acc) and not self.owns_span:
             # The contrib span ends as soon as it sees this last event, which it gets after us:
             # hand the record over now, while that span is still open.
-            self.end_stream(None)
+            self.end_stream_safely(None)
 
     def end_stream(self, exc: BaseException | None) -> None:
         """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
         if self.ended:
             return
-        try:
-            response = finish_stream(self.acc) if self.acc is not None else ParsedResponse()
-            self._end(response, exc, streamed=True)
-        except Exception as failure:
-            report_failure("instrumentation", failure)
-            self._end_quietly(exc)
+        response = finish_stream(self.acc) if self.acc is not None else ParsedResponse()
+        self._end(response, exc, streamed=True)
+
+    def end_stream_safely(self, exc: BaseException | None) -> None:
+        """`end_stream` at the boundary (the stream proxy's `on_end`): never raises."""
+        safe_call("instrumentation", self.end_stream, exc, recover=partial(self.end_quietly, exc))
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -203,13 +175,8 @@ class BedrockCall:
             except ValueError:
                 body = None
             if isinstance(body, dict):
-                parsed = parse_response_body(self.family, body)
-        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
-        for attr, header in _HEADER_TOKENS:
-            value = headers.get(header)
-            if value is not None and value.isdigit():
-                setattr(parsed, attr, int(value))
-        return parsed
+                parsed = parse_response(self.family, INVOKE, body)
+        return apply_header_tokens(parsed, response.get("ResponseMetadata", {}).get("HTTPHeaders") or {})
 
     def _end(self, response: ParsedResponse, exc: BaseException | None, streamed: bool = False) -> None:
         if self.ended:
@@ -263,19 +230,16 @@ class BedrockCall:
                 self.span.set_attribute(gen_ai.GEN_AI_RESPONSE_FINISH_REASONS, ["guardrail_intervened"])
         self._end(ParsedResponse(), None)
 
-    def _end_quietly(self, exc: BaseException | None) -> None:
-        """Last resort after an internal failure: the span still ends, once."""
+    def end_quietly(self, exc: BaseException | None) -> None:
+        """Last resort after an internal failure (the `recover` of `safe_call`): the span still ends, once."""
         if self.ended:
             return
         self.ended = True
-        try:
-            if self.owns_span:
-                if exc is not None:
-                    description = error_description(exc, self.telemetry.capture_content)
-                    self.span.set_status(Status(StatusCode.ERROR, description))
-                self.span.end()
-        except Exception as failure:
-            report_failure("instrumentation", failure)
+        if self.owns_span:
+            if exc is not None:
+                description = error_description(exc, self.telemetry.capture_content)
+                self.span.set_status(Status(StatusCode.ERROR, description))
+            self.span.end()
 
     @property
     def scored(self) -> bool:
@@ -284,58 +248,11 @@ class BedrockCall:
 
     def _record(self, response: ParsedResponse, duration: float, error: str | None,
                 streamed: bool, span_context: SpanContext) -> LLMCall:
-        limit = self.telemetry.max_chars
-        request = self.request
-        return LLMCall(
-            model_id=self.response_model or self.request_model,
-            operation=request.operation,
-            family=getattr(self.family, "name", None),
-            request_model=self.request_model,
-            prompt=request.prompt[:limit],
-            completion=response.completion[:limit],
-            system=request.system[:limit],
-            messages=bounded_messages(request.messages, limit),
-            output_messages=[],
-            tool_calls=response.tool_calls,
-            input_tokens=response.input_tokens,
-            output_tokens=response.output_tokens,
-            cache_read_tokens=response.cache_read_tokens,
-            cache_write_tokens=response.cache_write_tokens,
-            finish_reasons=response.finish_reasons,
-            refusal_signal=response.refusal_signal,
-            response_id=response.response_id,
-            duration_s=duration,
-            time_to_first_chunk_s=self.first_chunk_s,
-            streamed=streamed,
-            error_type=error,
-            server_address=self.server_address,
-            span_context=span_context,
-        )
-
-
-def bounded_messages(messages: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """`messages` whose strings (text, tool arguments and results) total at most `limit` characters, the
-    latest kept first: the record must not hold a huge prompt in full. Parts that fit are not copied."""
-    budget = limit
-    kept: list[dict[str, Any]] = []
-    for message in reversed(messages):
-        if budget <= 0:
-            break
-        parts = message.get("parts") or []
-        cut = []
-        for part in reversed(parts):
-            for key in ("content", "arguments", "response"):
-                value = part.get(key)
-                if isinstance(value, str):
-                    if len(value) > budget:
-                        part = {**part, key: value[:budget]}
-                    budget -= len(part[key])
-            cut.append(part)
-        cut.reverse()
-        unchanged = all(a is b for a, b in zip(cut, parts, strict=True))
-        kept.append(message if unchanged else {**message, "parts": cut})
-    kept.reverse()
-    return kept
+        return to_llm_call(self.request, response, model_id=self.response_model or self.request_model,
+                           request_model=self.request_model, family=getattr(self.family, "name", None),
+                           max_chars=self.telemetry.max_chars, duration_s=duration,
+                           time_to_first_chunk_s=self.first_chunk_s, streamed=streamed, error_type=error,
+                           server_address=self.server_address, span_context=span_context)
 
 
 def _guardrail_request_attributes(params: dict[str, Any]) -> dict[str, Any]:

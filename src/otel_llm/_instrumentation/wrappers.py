@@ -3,13 +3,14 @@ service and operation, a `BedrockCall` for Bedrock runtime calls."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from .._failures import report_failure
+from .._failures import report_failure, safe_call
 from .calls import OPERATIONS, BedrockCall, current_contrib_span
 from .semconv import Telemetry
 
@@ -52,9 +53,10 @@ class ApiCallWrapper:
         try:
             response = wrapped(*args, **kwargs)
         except BaseException as exc:
-            call.fail(exc)
+            safe_call("instrumentation", call.fail, exc, recover=partial(call.end_quietly, exc))
             raise
         finally:
             if token is not None:
                 context.detach(token)
-        return call.succeed(response)
+        safe_call("instrumentation", call.succeed, response, recover=partial(call.end_quietly, None))
+        return response

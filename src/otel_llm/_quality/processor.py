@@ -22,9 +22,10 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from .. import _failures as failures
 from .. import _sidechannel as sidechannel
 from .._config import Settings
-from .._failures import report_failure
+from .._failures import report_failure, safe_call
 from ..record import LLMCall
 from .budget import CpuBudget
+from .interface import CallScorer
 from .recorder import (
     ATTR_REASON,
     OUTCOME_DROPPED,
@@ -50,7 +51,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     """
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, logger_provider: LoggerProvider | None = None) -> None:
+                 scorer: CallScorer | None = None, logger_provider: LoggerProvider | None = None) -> None:
         self._settings = settings or Settings.from_env()
         self._recorder = QualityRecorder(meter_provider, logger_provider,
                                          events=self._settings.evaluation_events)
@@ -102,20 +103,19 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._shutdown:
-            return
-        try:
-            ctx = span.context
-            call = sidechannel.take(ctx) if ctx is not None else None
+        if not self._shutdown:
+            safe_call("processor", self._enqueue_span, span)
+
+    def _enqueue_span(self, span: ReadableSpan) -> None:
+        ctx = span.context
+        call = sidechannel.take(ctx) if ctx is not None else None
+        if call is None:
+            call = record_from_attributes(span.attributes, self._settings.max_content_chars)
             if call is None:
-                call = record_from_attributes(span.attributes, self._settings.max_content_chars)
-                if call is None:
-                    return
-                call.span_context = ctx
-            if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
-                self.enqueue(call)
-        except Exception as exc:
-            report_failure("processor", exc)
+                return
+            call.span_context = ctx
+        if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
+            self.enqueue(call)
 
     def enqueue(self, call: LLMCall) -> bool:
         """Queue `call` for scoring; False (and counted as dropped) when the queue is full. Never blocks."""
@@ -219,15 +219,16 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             for call in batch:
                 self._recorder.count(OUTCOME_FAILED, call_attributes(call))
             return
-        self._recorder.record_all(batch, results)
+        self._recorder.record_all(batch, results, getattr(scorer, "evaluators", None))
 
-    def _count_over_budget(self, scorer: Any, calls: list[LLMCall]) -> None:
+    def _count_over_budget(self, scorer: CallScorer | None, calls: list[LLMCall]) -> None:
         """Records past the CPU budget: counted sampled out (reason cpu_budget); their exact refusal
         signals, which cost nothing, are still recorded."""
         free = [c for c in calls if c.refusal_signal] if scorer is not None else []
         if free:
             try:
-                self._recorder.record_all(free, scorer.score_many(free, free_only=True))
+                self._recorder.record_all(free, scorer.score_many(free, free_only=True),  # type: ignore[call-arg]
+                                          getattr(scorer, "evaluators", None))
             except Exception as exc:
                 report_failure("scoring", exc)
                 free = []
@@ -237,7 +238,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._recorder.count(OUTCOME_SAMPLED_OUT, {**call_attributes(call),
                                                            ATTR_REASON: REASON_CPU_BUDGET})
 
-    def _get_scorer(self) -> Any:
+    def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:
             try:
                 from .scoring import Scorer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import LoggerProvider, get_logger
@@ -13,7 +13,13 @@ from opentelemetry.metrics import Histogram, MeterProvider
 
 from .. import _instruments as names
 from .._failures import report_failure
-from ..record import LLMCall
+from ..record import Evaluation, LLMCall, Scores
+
+if TYPE_CHECKING:
+    from .evaluators.base import Evaluator
+
+Evaluators: TypeAlias = "Sequence[Evaluator]"  # the evaluators whose scores to record
+_Recorded = tuple[str, tuple[str, str, str], Evaluation]  # (evaluation name, histogram, evaluation)
 
 OUTCOME_SCORED = "scored"
 OUTCOME_DROPPED = "dropped"
@@ -24,15 +30,6 @@ REASON_CPU_BUDGET = "cpu_budget"
 
 SCOPE = "otel_llm"
 EVALUATION_EVENT = "gen_ai.evaluation.result"
-
-# (score attribute of Scores, histogram name, mapping to [0, 1])
-_SCORE_HISTOGRAMS = (
-    ("similarity", names.SIMILARITY, names.similarity_to_unit),
-    ("sentiment", names.SENTIMENT, names.sentiment_to_unit),
-    ("toxicity", names.TOXICITY, names.unit_interval),
-    ("refusal", names.REFUSAL, names.unit_interval),
-)
-
 
 def call_attributes(call: LLMCall, backend: str | None = None) -> dict[str, str]:
     """The only attributes quality instruments carry: model, operation, provider (and backend).
@@ -48,105 +45,99 @@ def call_attributes(call: LLMCall, backend: str | None = None) -> dict[str, str]
 
 
 class QualityRecorder:
-    """Owns the quality instruments of one meter provider (the global one when None)."""
+    """Owns the quality instruments of one meter provider (the global one when None). Each evaluator
+    declares its histogram (`Evaluator.histogram_name`, `unit`, `histogram_description`, `evaluation`);
+    the recorder creates it on first use."""
 
     def __init__(self, meter_provider: MeterProvider | None = None,
                  logger_provider: LoggerProvider | None = None, events: bool = False) -> None:
         self._meter = metrics.get_meter(SCOPE, meter_provider=meter_provider)
-        self._histograms: dict[str, Histogram] = {
-            inst.name: self._meter.create_histogram(
-                inst.name, unit=inst.unit, description=inst.description,
-                explicit_bucket_boundaries_advisory=names.SCORE_BUCKETS)
-            for inst in names.QUALITY_HISTOGRAMS
-        }
+        self._histograms: dict[str, Histogram] = {}
         counters = {inst.name: self._meter.create_counter(inst.name, inst.unit, inst.description)
                     for inst in names.COUNTERS if inst.name in (names.REFUSALS, names.RECORDS)}
         self._refusals = counters[names.REFUSALS]
         self._records = counters[names.RECORDS]
-        self._extra_lock = threading.Lock()
+        self._histograms_lock = threading.Lock()
         self._event_logger = get_logger(SCOPE, logger_provider=logger_provider) if events else None
 
     def count(self, outcome: str, attributes: dict[str, str], amount: int = 1) -> None:
         """Add `amount` records with `outcome` to the records counter."""
         self._records.add(amount, {**attributes, names.ATTR_OUTCOME: outcome})
 
-    def record(self, call: LLMCall, scores: Any) -> str:
-        """Record every score `scores` (`otel_llm.Scores`) holds; returns the record's outcome."""
-        attrs = call_attributes(call, getattr(scores, "backend", None))
-        recorded = False
-        for field, name, to_unit in _SCORE_HISTOGRAMS:
-            value = getattr(scores, field, None)
-            if value is not None:
-                self._histograms[name].record(to_unit(value), attrs)
-                recorded = True
-        for extra_name, value in (getattr(scores, "extra", None) or {}).items():
-            if value is not None:
-                self._extra_histogram(extra_name).record(names.unit_interval(value), attrs)
-                recorded = True
-        if getattr(scores, "refused", None):
-            source = getattr(scores, "refusal_source", None) or "classifier"
+    def record(self, call: LLMCall, scores: Scores, evaluators: Evaluators | None = None) -> str:
+        """Record every score `scores` holds, through the evaluators that gave them (default: the built-in
+        ones; a custom score with no evaluator given gets the custom histogram); returns the outcome."""
+        attrs = call_attributes(call, scores.backend)
+        evaluations = _evaluations(scores, evaluators)
+        for _, histogram, evaluation in evaluations:
+            self._histogram(*histogram).record(evaluation.value, attrs)
+        if scores.refused:
+            source = scores.refusal_source or "classifier"
             self._refusals.add(1, {**attrs, names.ATTR_REFUSAL_SOURCE: source})
-        if recorded:
-            outcome = OUTCOME_SCORED
-        else:  # nothing recorded: because an evaluator failed (an alarm must see it), or by sampling
-            outcome = OUTCOME_FAILED if getattr(scores, "failed", ()) else OUTCOME_SAMPLED_OUT
+        # nothing recorded: because an evaluator failed (an alarm must see it), or by sampling
+        outcome = OUTCOME_SCORED if evaluations else OUTCOME_FAILED if scores.failed else OUTCOME_SAMPLED_OUT
         self.count(outcome, attrs)
-        if recorded and self._event_logger is not None:
-            self._emit_events(call, scores)
+        if evaluations and self._event_logger is not None:
+            self._emit_events(call, evaluations)
         return outcome
 
-    def record_all(self, calls: Sequence[LLMCall], results: Sequence[Any]) -> None:
+    def record_all(self, calls: Sequence[LLMCall], results: Sequence[Scores],
+                   evaluators: Evaluators | None = None) -> None:
         """Record each call's scores; a call whose recording fails is reported and counted as failed."""
         for call, scores in zip(calls, results, strict=True):
             try:
-                self.record(call, scores)
+                self.record(call, scores, evaluators)
             except Exception as exc:
                 report_failure("quality_metrics", exc)
                 self.count(OUTCOME_FAILED, call_attributes(call))
 
-    def _extra_histogram(self, extra_name: str) -> Histogram:
-        name = names.PREFIX + extra_name
+    def _histogram(self, name: str, unit: str, description: str) -> Histogram:
         hist = self._histograms.get(name)
         if hist is None:
-            with self._extra_lock:
+            with self._histograms_lock:
                 hist = self._histograms.get(name)
                 if hist is None:
                     hist = self._meter.create_histogram(
-                        name, unit="1", description=f"Custom evaluator {extra_name!r}, in [0, 1].",
+                        name, unit=unit, description=description,
                         explicit_bucket_boundaries_advisory=names.SCORE_BUCKETS)
                     self._histograms[name] = hist
         return hist
 
-    def _emit_events(self, call: LLMCall, scores: Any) -> None:
+    def _emit_events(self, call: LLMCall, evaluations: list[_Recorded]) -> None:
         event_logger = self._event_logger
         if event_logger is None:
             return
         context = None
         if call.span_context is not None and call.span_context.is_valid:
             context = trace.set_span_in_context(trace.NonRecordingSpan(call.span_context))
-        for name, value, label in _evaluations(scores):
+        for name, _, evaluation in evaluations:
             attributes: dict[str, Any] = {**call_attributes(call), "gen_ai.evaluation.name": name,
-                                          "gen_ai.evaluation.score.value": value}
-            if label:
-                attributes["gen_ai.evaluation.score.label"] = label
+                                          "gen_ai.evaluation.score.value": evaluation.score}
+            if evaluation.label:
+                attributes["gen_ai.evaluation.score.label"] = evaluation.label
             event_logger.emit(event_name=EVALUATION_EVENT, context=context, attributes=attributes)
 
 
-def _evaluations(scores: Any) -> list[tuple[str, float, str | None]]:
-    """(evaluation name, score as the evaluator gave it, label) for each score present."""
-    out: list[tuple[str, float, str | None]] = []
-    if scores.similarity is not None:
-        out.append(("similarity", float(scores.similarity), None))
-    if scores.sentiment is not None:
-        out.append(("sentiment", float(scores.sentiment), getattr(scores, "sentiment_label", None)))
-    if scores.toxicity is not None:
-        categories = getattr(scores, "toxicity_categories", ()) or ()
-        out.append(("toxicity", float(scores.toxicity), "toxic" if categories else "not_toxic"))
-    if scores.refusal is not None:
-        refused = getattr(scores, "refused", None)
-        out.append(("refusal", float(scores.refusal),
-                    None if refused is None else "refused" if refused else "not_refused"))
-    for name, value in (getattr(scores, "extra", None) or {}).items():
-        if value is not None:
-            out.append((name, float(value), None))
+def _evaluations(scores: Scores, evaluators: Evaluators | None) -> list[_Recorded]:
+    """(evaluation name, histogram, evaluation) for each score present, in the evaluators' order; then the
+    custom scores no given evaluator declares, on the custom histogram `otel_llm.<name>`."""
+    out: list[_Recorded] = []
+    if evaluators is None:
+        from .evaluators.registry import BUILTIN, QUALITY_HISTOGRAMS
+
+        for cls, inst in zip(BUILTIN.values(), QUALITY_HISTOGRAMS, strict=True):
+            evaluation = cls.evaluation(scores)  # type: ignore[call-arg, arg-type]  # a classmethod
+            if evaluation is not None:
+                out.append((cls.name, (inst.name, inst.unit, inst.description), evaluation))
+        evaluators = ()
+    for evaluator in evaluators:
+        evaluation = evaluator.evaluation(scores)
+        if evaluation is not None:
+            histogram = (evaluator.histogram_name(), evaluator.unit, evaluator.histogram_description())
+            out.append((evaluator.name, histogram, evaluation))
+    declared = {name for name, _, _ in out} | {evaluator.name for evaluator in evaluators}
+    for name, value in scores.extra.items():
+        if value is not None and name not in declared:
+            histogram = (names.PREFIX + name, "1", f"Custom evaluator {name!r}, in [0, 1].")
+            out.append((name, histogram, Evaluation(names.unit_interval(value), float(value))))
     return out

@@ -16,27 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._bedrock.families import (
-    Family,
-    ParsedRequest,
-    ParsedResponse,
-    StreamAccumulator,
-    finish_stream,
-    lookup,
-    parse_converse_event,
-    parse_converse_request,
-    parse_converse_response,
-    parse_request_body,
-    parse_response_body,
-    parse_stream_chunk,
-)
+from .._bedrock.exchange import STREAM_OPERATIONS, parse_events, parse_request, parse_response, to_llm_call
+from .._bedrock.families import Family, ParsedRequest, ParsedResponse, lookup
 from .._bedrock.families.invoke import INVOCATION_METRICS
 from .._failures import report_failure
 from ..record import PROVIDER_BEDROCK, LLMCall
 
 SCHEMA_TYPE = "ModelInvocationLog"
-CONVERSE_OPERATIONS = frozenset({"Converse", "ConverseStream"})
-STREAM_OPERATIONS = frozenset({"ConverseStream", "InvokeModelWithResponseStream"})
 GZIP_MAGIC = b"\x1f\x8b"
 
 BodyFetcher = Callable[[str], Any]  # an s3:// URI -> the decoded JSON body stored there
@@ -190,12 +176,11 @@ def call_from_log_record(record: Any, fetch_body: BodyFetcher | None = None, max
     region = record.get("region")
     server = f"bedrock-runtime.{region}.amazonaws.com" if isinstance(region, str) else None
     ref = lookup(model_id)
-    call = LLMCall(model_id=ref.model_id, request_model=model_id, provider=PROVIDER_BEDROCK,
-                   family=ref.family.name, streamed=operation in STREAM_OPERATIONS, extra=_metadata(record),
-                   server_address=server)
+    known: dict[str, Any] = {"streamed": operation in STREAM_OPERATIONS, "extra": _metadata(record),
+                             "server_address": server}
     if record.get("errorCode"):
-        call.error_type = str(record["errorCode"])
-        return call
+        return LLMCall(model_id=ref.model_id, request_model=model_id, provider=PROVIDER_BEDROCK,
+                       family=ref.family.name, error_type=str(record["errorCode"]), **known)
 
     def problem(reason: str) -> None:
         if on_problem is not None:
@@ -204,7 +189,8 @@ def call_from_log_record(record: Any, fetch_body: BodyFetcher | None = None, max
     request = _body(section_in, "inputBodyJson", "inputBodyS3Path", fetch_body, problem)
     response = _body(section_out, "outputBodyJson", "outputBodyS3Path", fetch_body, problem)
     parsed_request, parsed_response = _parse(ref.family, operation, request, response)
-    _fill(call, parsed_request, parsed_response, max_chars)
+    call = to_llm_call(parsed_request, parsed_response, model_id=ref.model_id, request_model=model_id,
+                       family=ref.family.name, max_chars=max_chars, **known)
     call.input_tokens = _int(section_in.get("inputTokenCount"), call.input_tokens)
     call.output_tokens = _int(section_out.get("outputTokenCount"), call.output_tokens)
     call.cache_read_tokens = _int(section_in.get("cacheReadInputTokenCount"), call.cache_read_tokens)
@@ -218,21 +204,10 @@ def call_from_log_record(record: Any, fetch_body: BodyFetcher | None = None, max
 def _parse(family: Family, operation: str, request: Any,
            response: Any) -> tuple[ParsedRequest, ParsedResponse]:
     """Parse bodies with the Converse parser or the model family's (stream chunks folded in order)."""
-    request = request if isinstance(request, dict) else {}
-    converse = operation in CONVERSE_OPERATIONS
-    parsed_request = parse_converse_request(request) if converse else parse_request_body(family, request)
+    parsed_request = parse_request(family, operation, request if isinstance(request, dict) else {})
     if isinstance(response, list):
-        acc = StreamAccumulator()
-        for chunk in _chunks(response):
-            if converse:
-                parse_converse_event(chunk, acc)
-            else:
-                parse_stream_chunk(family, chunk, acc)
-        return parsed_request, finish_stream(acc)
-    response = response if isinstance(response, dict) else {}
-    if converse:
-        return parsed_request, parse_converse_response(response)
-    return parsed_request, parse_response_body(family, response)
+        return parsed_request, parse_events(family, operation, _chunks(response))
+    return parsed_request, parse_response(family, operation, response if isinstance(response, dict) else {})
 
 
 def _chunks(items: list[Any]) -> list[dict[str, Any]]:
@@ -247,26 +222,6 @@ def _chunks(items: list[Any]) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             chunks.append(item)
     return chunks
-
-
-def _fill(call: LLMCall, request: ParsedRequest, response: ParsedResponse, max_chars: int | None) -> None:
-    call.operation = request.operation
-    call.system = _bound(request.system, max_chars)
-    call.prompt = _bound(request.prompt, max_chars)
-    call.messages = request.messages
-    call.completion = _bound(response.completion, max_chars)
-    call.tool_calls = response.tool_calls
-    call.finish_reasons = response.finish_reasons
-    call.refusal_signal = response.refusal_signal
-    call.response_id = response.response_id
-    call.input_tokens = response.input_tokens
-    call.output_tokens = response.output_tokens
-    call.cache_read_tokens = response.cache_read_tokens
-    call.cache_write_tokens = response.cache_write_tokens
-
-
-def _bound(text: str, max_chars: int | None) -> str:
-    return text[:max_chars] if max_chars is not None and len(text) > max_chars else text
 
 
 def _section(record: dict[str, Any], name: str) -> dict[str, Any]:

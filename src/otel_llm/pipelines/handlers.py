@@ -26,12 +26,16 @@ from opentelemetry.metrics import MeterProvider
 
 from .._config import Settings
 from .._failures import report_failure
+from .._quality.interface import CallScorer
 from .._quality.recorder import OUTCOME_FAILED, QualityRecorder, call_attributes
 from ..record import LLMCall
 from ._invocation_log import Batch, InvalidRecord, Problem, gunzip, read_log_object
 from ._kinesis import KinesisItem, add_payload_object, payload_objects, read_kinesis_event
 
 logger = logging.getLogger("otel_llm")
+
+__all__ = ["Pipeline", "PipelineError", "ScoringFailed", "is_log_object", "kinesis_handler", "logs_handler",
+           "s3_handler", "s3_objects"]
 
 MAX_LOGGED_PROBLEMS = 20  # per invocation; the rest are counted
 FLUSH_TIMEOUT_MS = 10_000
@@ -105,7 +109,7 @@ class Pipeline:
     """Reads, scores and records; one per Lambda cold start (or per test, with explicit providers)."""
 
     def __init__(self, settings: Settings | None = None, meter_provider: MeterProvider | None = None,
-                 scorer: Any = None, s3_client: Any = None) -> None:
+                 scorer: CallScorer | None = None, s3_client: Any = None) -> None:
         self.settings = settings or Settings.from_env()
         if meter_provider is None:
             meter_provider = default_meter_provider(self.settings)
@@ -123,7 +127,7 @@ class Pipeline:
         return self._s3
 
     @property
-    def scorer(self) -> Any:
+    def scorer(self) -> CallScorer:
         if self._scorer is None:
             from .._quality.scoring import Scorer
 
@@ -168,7 +172,7 @@ class Pipeline:
 
     def record(self, calls: list[LLMCall], results: list[Any]) -> None:
         """Record every score with the span processor's own recorder."""
-        self.recorder.record_all(calls, results)
+        self.recorder.record_all(calls, results, getattr(self.scorer, "evaluators", None))
 
     def score_and_record(self, calls: list[LLMCall]) -> None:
         """Score and record `calls`. If the scorer fails nothing is recorded but the failures, and the error

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ... import _instruments as names
 from ..._config import Settings
-from ...record import LLMCall, Scores
+from ...record import Evaluation, LLMCall, Scores
 
 if TYPE_CHECKING:
     from ..._backends import Backends
@@ -43,9 +44,31 @@ class Evaluator(ABC):
     A custom evaluator returns one value in [0, 1] (or None: no score) per call; the scorer puts it in
     `Scores.extra[name]` and the processor records it as the histogram `otel_llm.<name>`. Register it by
     passing an instance to `Scorer(evaluators=[...])` or through the `otel_llm.evaluators` entry point.
+
+    The evaluator declares its histogram: `histogram_name()`, `unit`, `description`, and `evaluation()`,
+    which reads its score (and label) back from `Scores`. The built-in evaluators override them.
     """
 
     name: str = ""
+    unit: str = "1"
+    description: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Evaluator:
+        """The evaluator as `settings` configure it (the registry builds built-ins this way)."""
+        return cls()
+
+    def histogram_name(self) -> str:
+        return names.PREFIX + self.name
+
+    def histogram_description(self) -> str:
+        return self.description or f"Custom evaluator {self.name!r}, in [0, 1]."
+
+    def evaluation(self, scores: Scores) -> Evaluation | None:
+        """What `scores` holds of this evaluator, as recorded; None when it gave no score. (The built-ins
+        read their own `Scores` fields, in a classmethod: the recorder also asks their classes.)"""
+        value = scores.extra.get(self.name)
+        return None if value is None else Evaluation(names.unit_interval(value), float(value))
 
     def texts_to_embed(self, call: LLMCall, batch: Batch) -> Iterable[str]:
         """Texts `evaluate` will embed through `batch.embed` (embedded together with everyone else's)."""

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from ... import _instruments as names
+from ..._config import Settings
 from ..._failures import report_failure
 from ..._weights import LinearHead
+from ...record import Evaluation, Scores
 from .base import Batch, Evaluator, text_of
 from .phrases import PhraseSets, family_of, load_phrase_sets, phrases_for
 
@@ -68,6 +71,20 @@ class RefusalEvaluator(Evaluator):
     """Refusal score in [0, 1] (the model's probability, or 1.0 for an exact signal) and the decision."""
 
     name = "refusal"
+    description = "How close the completion is to a refusal; its mean is the refusal ratio."
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RefusalEvaluator:
+        return cls(settings.refusal_phrases_file, settings.refusal_threshold)
+
+    @classmethod
+    def evaluation(cls, scores: Scores) -> Evaluation | None:
+        score = scores.refusal
+        if score is None:
+            return None
+        refused = scores.refused
+        label = None if refused is None else "refused" if refused else "not_refused"
+        return Evaluation(names.unit_interval(score), float(score), label)
 
     def __init__(self, phrases_file: str | None = None, threshold: float | None = None,
                  phrase_sets: PhraseSets | None = None) -> None:

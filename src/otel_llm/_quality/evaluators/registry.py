@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
+from ... import _instruments as names
 from ..._config import Settings
 from ..._failures import report_failure
 from .base import Evaluator
@@ -19,12 +20,17 @@ logger = logging.getLogger("otel_llm")
 
 ENTRY_POINT_GROUP = "otel_llm.evaluators"
 
-BUILTIN: dict[str, Callable[[Settings], Evaluator]] = {
-    "similarity": lambda settings: SimilarityEvaluator(),
-    "sentiment": lambda settings: SentimentEvaluator(),
-    "toxicity": lambda settings: ToxicityEvaluator(),
-    "refusal": lambda settings: RefusalEvaluator(settings.refusal_phrases_file, settings.refusal_threshold),
-}
+# The built-in evaluators, one row each; each declares its own histogram.
+BUILTIN: dict[str, type[Evaluator]] = {cls.name: cls for cls in (
+    SimilarityEvaluator,
+    SentimentEvaluator,
+    ToxicityEvaluator,
+    RefusalEvaluator,
+)}
+
+QUALITY_HISTOGRAMS = tuple(names.Instrument(names.PREFIX + cls.name, "histogram", cls.unit, cls.description,
+                                            names.SCORE_BUCKETS) for cls in BUILTIN.values())
+ALL_INSTRUMENTS = names.CALL_INSTRUMENTS + QUALITY_HISTOGRAMS + names.COUNTERS
 
 
 def check_evaluator(candidate: object) -> Evaluator:
@@ -58,7 +64,7 @@ def build_evaluators(settings: Settings, extra: Iterable[Evaluator] = ()) -> lis
     chosen: dict[str, Evaluator] = {}
     for name in settings.evaluators:
         if name in BUILTIN:
-            chosen[name] = BUILTIN[name](settings)
+            chosen[name] = BUILTIN[name].from_settings(settings)
         else:
             logger.warning("otel-llm: unknown evaluator %r in OTEL_LLM_EVALUATORS ignored (built-in: %s)",
                            name, ", ".join(BUILTIN))

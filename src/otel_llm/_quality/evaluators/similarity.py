@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ...record import LLMCall
+from ... import _instruments as names
+from ...record import Evaluation, LLMCall, Scores
 from .base import Batch, Evaluator, text_of
 
 
@@ -31,6 +32,12 @@ class SimilarityEvaluator(Evaluator):
     """None when the prompt or the completion is empty."""
 
     name = "similarity"
+    description = "Prompt-completion semantic similarity: max(0, cosine) of their embeddings."
+
+    @classmethod
+    def evaluation(cls, scores: Scores) -> Evaluation | None:
+        cosine = scores.similarity
+        return None if cosine is None else Evaluation(names.similarity_to_unit(cosine), float(cosine))
 
     def texts_to_embed(self, call, batch: Batch) -> Iterable[str]:
         question, completion = question_of(call), text_of(call.completion)

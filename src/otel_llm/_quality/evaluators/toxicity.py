@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ... import _instruments as names
 from ..._backends.base import ToxicityResult
+from ...record import Evaluation, Scores
 from .base import Batch, Evaluator, completions_to_judge, embeds_through, text_of
 
 
@@ -12,6 +14,15 @@ class ToxicityEvaluator(Evaluator):
     """None for an empty completion."""
 
     name = "toxicity"
+    description = "Completion toxicity: the highest category probability."
+
+    @classmethod
+    def evaluation(cls, scores: Scores) -> Evaluation | None:
+        score = scores.toxicity
+        if score is None:
+            return None
+        label = "toxic" if scores.toxicity_categories else "not_toxic"
+        return Evaluation(names.unit_interval(score), float(score), label)
 
     def texts_to_embed(self, call, batch: Batch) -> Iterable[str]:
         return completions_to_judge([call]) if embeds_through(batch.backends.toxicity) else ()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from otel_llm import _instruments as names
+from otel_llm._quality.evaluators.registry import ALL_INSTRUMENTS
 from otel_llm.exporters._cloudwatch import DEFAULT_NAMESPACE, DIMENSION_SETS, cloudwatch_unit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def test_awsemf_selects_exactly_our_instruments_with_our_dimensions_and_units(re
     assert emf["namespace"] == DEFAULT_NAMESPACE and emf["version"] == "1"
     assert emf["dimension_rollup_option"] == "NoDimensionRollup"
     assert emf["resource_to_telemetry_conversion"] == {"enabled": True}
-    ours = {inst.name for inst in names.ALL_INSTRUMENTS}
+    ours = {inst.name for inst in ALL_INSTRUMENTS}
     selected: dict[str, list[list[str]]] = {}
     for declaration in emf["metric_declarations"]:
         for selector in declaration["metric_name_selectors"]:
@@ -101,7 +101,7 @@ def test_awsemf_selects_exactly_our_instruments_with_our_dimensions_and_units(re
     for name, dims in selected.items():
         assert dims == [list(d) for d in DIMENSION_SETS[name]], name
     descriptors = {d["metric_name"]: d["unit"] for d in emf["metric_descriptors"]}
-    assert descriptors == {inst.name: cloudwatch_unit(inst.unit) for inst in names.ALL_INSTRUMENTS}
+    assert descriptors == {inst.name: cloudwatch_unit(inst.unit) for inst in ALL_INSTRUMENTS}
     assert all(d["overwrite"] is True for d in emf["metric_descriptors"])
 
 

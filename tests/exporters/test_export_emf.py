@@ -17,6 +17,7 @@ from opentelemetry.sdk.metrics.export import (
 
 from otel_llm import _instruments as names
 from otel_llm._config import Settings
+from otel_llm._quality.evaluators.registry import ALL_INSTRUMENTS
 from otel_llm.exporters import DIMENSION_SETS, EMFMetricExporter, cloudwatch_unit, emf_reader_from_settings
 from otel_llm.exporters._distribution import Distribution, from_exponential, split
 
@@ -34,7 +35,7 @@ def attrs_of(name: str) -> dict[str, str]:
 
 
 def _record_every_instrument(meter) -> None:
-    for inst in names.ALL_INSTRUMENTS:
+    for inst in ALL_INSTRUMENTS:
         attrs = attrs_of(inst.name)
         if inst.kind == "histogram":
             hist = meter.create_histogram(inst.name, unit=inst.unit,
@@ -57,7 +58,7 @@ def test_every_instrument_becomes_a_valid_emf_metric(emf_harness, check_emf, exp
     _record_every_instrument(harness.meter)
     docs = harness.flush()
     check_emf(docs)
-    for inst in names.ALL_INSTRUMENTS:
+    for inst in ALL_INSTRUMENTS:
         found = _values(docs, inst.name)
         assert len(found) == 1, inst.name
         (value,) = found
@@ -210,7 +211,7 @@ def test_split_keeps_every_count_and_the_exact_sum():
 
 
 def test_units_map_to_cloudwatch_units():
-    assert {inst.name: cloudwatch_unit(inst.unit) for inst in names.ALL_INSTRUMENTS} == {
+    assert {inst.name: cloudwatch_unit(inst.unit) for inst in ALL_INSTRUMENTS} == {
         names.TOKEN_USAGE: "Count", names.OPERATION_DURATION: "Seconds", names.TIME_TO_FIRST_CHUNK: "Seconds",
         names.TIME_PER_OUTPUT_CHUNK: "Seconds", names.SIMILARITY: "None", names.SENTIMENT: "None",
         names.TOXICITY: "None", names.REFUSAL: "None", names.REFUSALS: "Count", names.RECORDS: "Count",

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from otel_llm import _instruments as names
+from otel_llm._quality.evaluators.registry import QUALITY_HISTOGRAMS
 from otel_llm.testing.otlp_receiver import OTLPReceiver
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 CALL_METRICS = {names.TOKEN_USAGE, names.OPERATION_DURATION}
-QUALITY = {inst.name for inst in names.QUALITY_HISTOGRAMS}
+QUALITY = {inst.name for inst in QUALITY_HISTOGRAMS}
 
 
 def _env_file(path: Path) -> dict[str, str]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -14,30 +14,18 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_llm._config import Settings
-from otel_llm.record import LLMCall
+from otel_llm.record import LLMCall, Scores
 
-
-@dataclass
-class SimpleScores:
-    """The fields of `otel_llm.Scores` the processor reads."""
-
-    similarity: float | None = 0.5
-    sentiment: float | None = 0.0
-    sentiment_label: str | None = "neutral"
-    toxicity: float | None = 0.1
-    toxicity_categories: tuple[str, ...] = ()
-    refusal: float | None = 0.2
-    refused: bool | None = False
-    refusal_source: str | None = None
-    extra: dict[str, float] = field(default_factory=dict)
-    backend: str = "test"
+# The real record, with values that every histogram records.
+SimpleScores = functools.partial(Scores, similarity=0.5, sentiment=0.0, sentiment_label="neutral",
+                                 toxicity=0.1, refusal=0.2, refused=False, backend="test")
 
 
 class RecordingScorer:
     """A real collaborator for queue and threading tests: scores from the completion's length, remembers
     every record it scored, and can be held back (`gate`) to play a slow backend."""
 
-    def __init__(self, scores: SimpleScores | None = None) -> None:
+    def __init__(self, scores: Scores | None = None) -> None:
         self.scores = scores or SimpleScores()
         self.seen: list[LLMCall] = []
         self.batches: list[int] = []
@@ -46,7 +34,7 @@ class RecordingScorer:
         self.gate.set()
         self._lock = threading.Lock()
 
-    def score_many(self, calls: Sequence[LLMCall]) -> list[SimpleScores]:
+    def score_many(self, calls: Sequence[LLMCall]) -> list[Scores]:
         self.gate.wait()
         with self._lock:
             self.seen.extend(calls)
@@ -56,7 +44,7 @@ class RecordingScorer:
 
 
 class FailingScorer:
-    def score_many(self, calls: Sequence[LLMCall]) -> list[SimpleScores]:
+    def score_many(self, calls: Sequence[LLMCall]) -> list[Scores]:
         raise RuntimeError("backend down")
 
 
@@ -133,7 +121,7 @@ def scorer() -> RecordingScorer:
 
 
 @pytest.fixture
-def scores_type() -> type[SimpleScores]:
+def scores_type() -> Callable[..., Scores]:
     return SimpleScores
 
 

@@ -12,6 +12,7 @@ import yaml
 from cfnlint.api import lint_file
 
 from otel_llm import _instruments as names
+from otel_llm._quality.evaluators.registry import ALL_INSTRUMENTS
 from otel_llm.exporters._cloudwatch import DEFAULT_NAMESPACE, DIMENSION_SETS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def test_cfn_lint_catches_a_broken_alarm(tmp_path):
 
 
 def test_alarms_read_only_metrics_and_dimension_sets_we_emit(template):
-    ours = {inst.name for inst in names.ALL_INSTRUMENTS}
+    ours = {inst.name for inst in ALL_INSTRUMENTS}
     uses = list(_metric_uses(template))
     assert {name for name, _ in uses} >= {names.TOXICITY, names.SIMILARITY, names.REFUSALS, names.RECORDS,
                                           names.SDK_ERRORS, names.OPERATION_DURATION}
@@ -110,7 +111,7 @@ def test_dashboard_has_one_row_per_metric(template):
     assert [w["y"] for w in widgets] == [6 * i for i in range(len(widgets))]
     assert all(w["x"] == 0 and w["width"] == 24 for w in widgets)
     shown = [{row[1] for row in w["properties"]["metrics"] if isinstance(row[0], str)} for w in widgets]
-    assert set().union(*shown) == {inst.name for inst in names.ALL_INSTRUMENTS}
+    assert set().union(*shown) == {inst.name for inst in ALL_INSTRUMENTS}
     for metrics in (w["properties"]["metrics"] for w in widgets):
         for row in metrics:
             if isinstance(row[0], str):

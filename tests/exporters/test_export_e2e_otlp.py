@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from otel_llm import _instruments as names
 from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm._quality.evaluators.registry import ALL_INSTRUMENTS, QUALITY_HISTOGRAMS
 from otel_llm.testing import BedrockEmulator, Reply
 from otel_llm.testing.otlp_receiver import OTLPReceiver
 
@@ -33,7 +34,7 @@ REQUIRED_KEYS = {
 CALL_KEYS = {names.ATTR_MODEL, names.ATTR_OPERATION, names.ATTR_PROVIDER}
 # Failures inside the SDK are counted on the global meter provider (a test may not set it) and only when
 # something fails: otel_llm.sdk.errors is covered by the EMF and config tests, not here.
-EXPECTED = [inst for inst in names.ALL_INSTRUMENTS if inst.name != names.SDK_ERRORS]
+EXPECTED = [inst for inst in ALL_INSTRUMENTS if inst.name != names.SDK_ERRORS]
 
 
 def _workload(client) -> None:
@@ -107,7 +108,7 @@ def test_every_instrument_arrives_as_documented(transport, monkeypatch):
                 assert point.kind == "exponential_histogram"
                 assert point.temporality == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
                 assert point.point.count > 0
-            if inst in names.QUALITY_HISTOGRAMS:
+            if inst in QUALITY_HISTOGRAMS:
                 assert 0.0 <= point.point.min <= point.point.max <= 1.0, inst.name
     sources = {p.attributes[names.ATTR_REFUSAL_SOURCE] for p in by_name[names.REFUSALS]}
     assert sources == {"guardrail_intervened"}
