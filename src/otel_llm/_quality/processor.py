@@ -224,14 +224,16 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def _count_over_budget(self, scorer: CallScorer | None, calls: list[LLMCall]) -> None:
         """Records past the CPU budget: counted sampled out (reason cpu_budget); their exact refusal
         signals, which cost nothing, are still recorded."""
-        free = [c for c in calls if c.refusal_signal] if scorer is not None else []
-        if free:
+        free = [c for c in calls if c.refusal_signal]
+        if free and scorer is not None:
             try:
-                self._recorder.record_all(free, scorer.score_many(free, free_only=True),  # type: ignore[call-arg]
-                                          getattr(scorer, "evaluators", None))
+                results = scorer.score_many(free, free_only=True)  # type: ignore[call-arg]
+                self._recorder.record_all(free, results, getattr(scorer, "evaluators", None))
             except Exception as exc:
                 report_failure("scoring", exc)
                 free = []
+        else:
+            free = []
         recorded = {id(c) for c in free}
         for call in calls:
             if id(call) not in recorded:
