@@ -1,11 +1,12 @@
 """The same Lambda handler with no layer and no collector: metrics leave as CloudWatch EMF lines on
 stdout, which Lambda ships to CloudWatch Logs, where they become metrics.
 
-Function configuration: this package in the deployment zip, and
+Function configuration: `pip install 'otel-llm[lambda]' -t package/` zipped (no torch: the int8 MiniLM on
+ONNX Runtime, about 220 MB unzipped), and
   OTEL_LLM_EMF_EXPORT=stdout
   OTEL_LLM_EMF_NAMESPACE=OtelLLM
   OTEL_SERVICE_NAME=my-function
-  OTEL_LLM_BACKEND=lexical   (or `aws`, with Bedrock/Comprehend IAM; `local` needs the model in the zip)
+  OTEL_LLM_BACKEND=local     (or `aws`, with Bedrock/Comprehend IAM, or `lexical`)
 
 Locally, against the Bedrock emulator:  OTEL_LLM_EMF_EXPORT=stdout python examples/lambda/handler_emf.py
 """

@@ -100,6 +100,21 @@ class Settings:
         256, "OTEL_LLM_LOCAL_MAX_TOKENS",
         "Word pieces the `local` backend reads per text (longer text is cut); 128 is about twice as fast "
         "on long completions.")
+    local_runtime: str = _setting(
+        "auto", "OTEL_LLM_LOCAL_RUNTIME",
+        "What runs MiniLM for the `local` backend: `torch` (bfloat16 where the CPU computes it natively, "
+        "else float32; the `local` extra), `onnx` (int8 ONNX Runtime, no torch; the `lambda` extra), or "
+        "`auto`: torch on CPUs with AMX bfloat16 when the app has not imported torch itself, else onnx "
+        "when installed. The log says which.")
+    inference_threads: int = _setting(
+        1, "OTEL_LLM_INFERENCE_THREADS",
+        "Threads the local model computes with. ONNX Runtime's are the session's own; torch's are "
+        "process-wide, so otel-llm leaves them alone when the app imported torch first.")
+    cpu_budget: float = _setting(
+        0.25, "OTEL_LLM_CPU_BUDGET",
+        "Share of one core the scoring worker may use (measured thread CPU time); past it, calls are sampled "
+        "out adaptively and counted (`otel_llm.records{otel_llm.outcome=\"sampled_out\"}`). 0 turns the "
+        "budget off.")
     bedrock_endpoint_url: str | None = _setting(
         None, "OTEL_LLM_BEDROCK_ENDPOINT_URL",
         "Endpoint of bedrock-runtime for the `aws` backend (VPC endpoints, the local emulator).")

@@ -30,7 +30,9 @@ def test_local_backend_shares_one_embedding_model_and_loads_lazily():
     assert backends.name == "local"
     assert isinstance(backends.sentiment, LocalSentiment) and isinstance(backends.toxicity, LocalToxicity)
     assert backends.sentiment.embeddings is backends.embeddings is backends.toxicity.embeddings
-    assert isinstance(backends.embeddings, LocalEmbeddings) and backends.embeddings._model is None
+    assert backends.embeddings.runtime in ("torch", "onnx-int8")  # OTEL_LLM_LOCAL_RUNTIME=auto: per CPU
+    torch = make_backends(Settings(backend="local", local_runtime="torch")).embeddings
+    assert isinstance(torch, LocalEmbeddings) and torch._model is None
     assert backends.embeddings.max_seq_length == 256
     assert make_backends(Settings(backend="local", local_max_tokens=128)).embeddings.max_seq_length == 128
     _check_protocols(backends)

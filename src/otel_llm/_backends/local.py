@@ -8,6 +8,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ def local_available() -> bool:
     """True when the `local` extra (sentence-transformers, the MiniLM weights, vaderSentiment) is installed.
 
     Imports nothing."""
-    libraries = all(importlib.util.find_spec(name) for name in ("sentence_transformers", "vaderSentiment"))
+    libraries = all(_installed(name) for name in ("sentence_transformers", "vaderSentiment"))
     return libraries and _installed_model_dir() is not None
 
 
@@ -77,11 +78,13 @@ class LocalEmbeddings:
     `max_seq_length` caps word pieces per text (the model card's 256; longer text is cut).
     `dtype`: "auto" runs the model in bfloat16 where the CPU computes it natively (AVX512-BF16/AMX; about
     10x faster here, same STS-B Spearman), else float32; or force "bfloat16" / "float32".
-    `num_threads` caps torch's intra-op threads (default: at most the CPUs this process may use).
+    `num_threads` sets torch's intra-op threads (default: at most the CPUs this process may use). They are
+    process-wide, so when the application imported torch before the model loads, they are left as they are.
     """
 
     name = "local"
     dimensions = DIMENSIONS
+    runtime = "torch"
 
     def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 32,
                  max_seq_length: int = 256, dtype: str = "auto", num_threads: int | None = None) -> None:
@@ -102,6 +105,7 @@ class LocalEmbeddings:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        app_torch = "torch" in sys.modules  # imported before us: its thread count is the app's, not ours
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -111,8 +115,10 @@ class LocalEmbeddings:
                 from exc
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = self.num_threads or min(torch.get_num_threads(), cpus)
-        if threads != torch.get_num_threads():
-            torch.set_num_threads(threads)
+        if app_torch:
+            threads = torch.get_num_threads()
+        elif threads != torch.get_num_threads():
+            torch.set_num_threads(threads)  # process-wide: see OTEL_LLM_INFERENCE_THREADS
         bars = transformers_logging.is_progress_bar_enabled()
         transformers_logging.disable_progress_bar()  # no progress bars on the application's stderr
         try:
@@ -200,3 +206,11 @@ class LocalToxicity:
         cleaned = [clean_text(t) for t in well_formed_all(texts)]
         blend = (self.lexical_head, self.lexical.embed(cleaned), LEXICAL_BLEND)
         return self.head.predict(self.embeddings.embed(cleaned), blend)
+
+
+def _installed(name: str) -> bool:
+    """`name` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: set to None in sys.modules, i.e. blocked
+        return False

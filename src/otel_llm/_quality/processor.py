@@ -26,12 +26,16 @@ from .._config import Settings
 from .._failures import report_failure, safe_call
 from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
+from .budget import CpuBudget
 from .interface import CallScorer
 from .recorder import (
+    ATTR_REASON,
     OUTCOME_DROPPED,
     OUTCOME_FAILED,
     OUTCOME_OFFLOADED,
     OUTCOME_REDACTED,
+    OUTCOME_SAMPLED_OUT,
+    REASON_CPU_BUDGET,
     QualityRecorder,
     call_attributes,
 )
@@ -70,6 +74,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._queue_size = max(1, self._settings.queue_size)
         self._batch_size = max(1, self._settings.batch_size)
         self._delay_s = max(0.001, self._settings.schedule_delay_ms / 1000)
+        self._budget = CpuBudget(self._settings.cpu_budget)
         self._shutdown = False
         self._listening = False
         self._timeout_s = max(0.0, self._settings.shutdown_timeout_s)
@@ -326,6 +331,12 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                     self._recorder.count(OUTCOME_OFFLOADED if ok else OUTCOME_DROPPED, call_attributes(call))
             return
         scorer = self._get_scorer()
+        todo, over = self._budget.admit(todo)
+        start = time.thread_time()
+        if over:
+            self._count_over_budget(scorer, over)
+        if not todo:
+            return
         try:
             if scorer is None:
                 raise RuntimeError("no scorer")
@@ -334,6 +345,9 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                     results = scorer.score_many(todo)
             else:
                 results = scorer.score_many(todo)
+            local = getattr(getattr(scorer, "backends", None), "name", None) == "local"
+            threads = self._settings.inference_threads if local else 1
+            self._budget.spend((time.thread_time() - start) * max(1, threads), len(todo))
             if len(results) != len(todo):
                 raise ValueError(f"scorer returned {len(results)} results for {len(todo)} records")
         except BaseException as exc:  # SystemExit or KeyboardInterrupt from a scorer must not end the worker
@@ -384,6 +398,25 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             report_failure("offload", exc)
             shipped = [False] * len(batch)
         return shipped
+
+    def _count_over_budget(self, scorer: CallScorer | None, calls: list[LLMCall]) -> None:
+        """Records past the CPU budget: counted sampled out (reason cpu_budget); their exact refusal
+        signals, which cost nothing, are still recorded."""
+        free = [c for c in calls if c.refusal_signal]
+        if free and scorer is not None:
+            try:
+                results = scorer.score_many(free, free_only=True)  # type: ignore[call-arg]
+                self._recorder.record_all(free, results, getattr(scorer, "evaluators", None))
+            except Exception as exc:
+                report_failure("scoring", exc)
+                free = []
+        else:
+            free = []
+        recorded = {id(c) for c in free}
+        for call in calls:
+            if id(call) not in recorded:
+                self._recorder.count(OUTCOME_SAMPLED_OUT, {**call_attributes(call),
+                                                           ATTR_REASON: REASON_CPU_BUDGET})
 
     def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:

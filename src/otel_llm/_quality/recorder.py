@@ -27,6 +27,8 @@ OUTCOME_FAILED = "failed"
 OUTCOME_SAMPLED_OUT = "sampled_out"
 OUTCOME_OFFLOADED = "offloaded"  # shipped to Kinesis by the offload sink, to be scored there
 OUTCOME_REDACTED = "redacted"  # the redaction hook dropped the record
+ATTR_REASON = "otel_llm.reason"  # why a record was sampled out, when it was not the configured rate
+REASON_CPU_BUDGET = "cpu_budget"
 
 SCOPE = "otel_llm"
 EVALUATION_EVENT = "gen_ai.evaluation.result"

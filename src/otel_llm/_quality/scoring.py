@@ -57,14 +57,15 @@ class Scorer:
     def score(self, call: LLMCall) -> Scores:
         return self.score_many([call])[0]
 
-    def score_many(self, calls: Sequence[LLMCall]) -> list[Scores]:
-        """One `Scores` per call, in order. All texts of the batch are embedded in one backend call."""
+    def score_many(self, calls: Sequence[LLMCall], free_only: bool = False) -> list[Scores]:
+        """One `Scores` per call, in order. All texts of the batch are embedded in one backend call.
+        `free_only`: only what costs nothing (exact refusal signals)."""
         results = [Scores(backend=self.backends.name) for _ in calls]
-        sampled = [(e, *self._sample(e, calls)) for e in self.evaluators]
+        sampled = [(e, *self._sample(e, calls, free_only)) for e in self.evaluators]
         plan = [(e, indices) for e, indices, _free in sampled]
         guard = EmbedGuard()
         vectors = self._embed_planned(calls, plan, guard)
-        for evaluator, indices, free_only in sampled:
+        for evaluator, indices, free in sampled:
             for one in results:
                 one.outcomes[evaluator.name] = SAMPLED_OUT
             for i in indices:
@@ -72,22 +73,23 @@ class Scorer:
             if indices:
                 self._run(evaluator, [calls[i] for i in indices], [results[i] for i in indices], vectors,
                           guard)
-            for i in free_only:  # judged for free (counted by source), but sampled out of the histograms
+            for i in free:  # judged for free (counted by source), but sampled out of the histograms
                 results[i].unsampled += (evaluator.name,)
                 results[i].outcomes[evaluator.name] = SAMPLED_OUT
         return results
 
-    def _sample(self, evaluator: Evaluator, calls: Sequence[LLMCall]) -> tuple[list[int], list[int]]:
+    def _sample(self, evaluator: Evaluator, calls: Sequence[LLMCall],
+                free_only: bool = False) -> tuple[list[int], list[int]]:
         """(indices `evaluator` runs on, those of them it runs on only because it judges them for free):
-        the calls drawn at its rate, and the free ones sampling left out."""
-        rate = self.settings.rate_for(evaluator.name)
+        the calls drawn at its rate (none with `free_only`), and the free ones sampling left out."""
+        rate = 0.0 if free_only else self.settings.rate_for(evaluator.name)
         if rate >= 1.0:
             return list(range(len(calls))), []
         with self._random_lock:
             drawn = [self._random.random() < rate for _ in calls]
-        free_only = [i for i, call in enumerate(calls) if not drawn[i] and _is_free(evaluator, call)]
-        chosen = sorted({i for i in range(len(calls)) if drawn[i]} | set(free_only))
-        return chosen, free_only
+        free = [i for i, call in enumerate(calls) if not drawn[i] and _is_free(evaluator, call)]
+        chosen = sorted({i for i in range(len(calls)) if drawn[i]} | set(free))
+        return chosen, free
 
     def _batch(self, calls: Sequence[LLMCall], vectors: dict[str, np.ndarray],
                guard: EmbedGuard | None = None) -> Batch:

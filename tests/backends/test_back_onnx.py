@@ -1,0 +1,102 @@
+"""The torch-free local backend: int8 ONNX MiniLM, its word pieces, its checksum, the runtime choice."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from otel_llm._backends import choose_runtime
+from otel_llm._backends.local import ModelIntegrityError
+from otel_llm._backends.onnx import MANIFEST, OnnxEmbeddings, _verified, onnx_available
+from otel_llm._backends.wordpiece import WordPiece
+from otel_llm._training.data import find_data_dir, load_stsb
+
+pytestmark = pytest.mark.skipif(not onnx_available(), reason="needs onnxruntime (the lambda extra)")
+VOCAB = MANIFEST.parent / "minilm-tokenizer.json"
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def sentences(n: int = 200) -> list[str]:
+    data = load_stsb(find_data_dir())
+    odd = ["Ünïcödé café naïve", "中文 test", "tab\there\u200bzero", "a" * 150, "emoji 😀 ok",
+           "Stra\u00dfe \ufb01ne", "", "   "]
+    return list(data.first[:n]) + odd
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tokenizers") is None, reason="compares with tokenizers")
+def test_plain_python_word_pieces_are_the_tokenizers_ids() -> None:
+    from tokenizers import Tokenizer
+
+    texts = [*sentences(), " ".join(sentences(60))]  # one long text: cut at 256
+    reference = Tokenizer.from_file(str(VOCAB))
+    reference.enable_truncation(max_length=256)
+    reference.no_padding()
+    assert [WordPiece(VOCAB, 256).encode(t) for t in texts] == [e.ids for e in reference.encode_batch(texts)]
+
+
+def test_embeddings_are_unit_rows_and_order_free() -> None:
+    texts = sentences(40)
+    backend = OnnxEmbeddings()
+    vectors = backend.embed(texts)
+    assert vectors.shape == (len(texts), 384) and vectors.dtype == np.float32
+    nonempty = np.linalg.norm(vectors, axis=1)
+    assert np.allclose(nonempty, 1.0, atol=1e-5)
+    assert np.allclose(backend.embed(texts[::-1])[::-1], vectors, atol=1e-6)  # a text's vector is its own
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is None, reason="compares with torch")
+def test_int8_vectors_stay_close_to_float32_torch() -> None:
+    from otel_llm._backends.local import LocalEmbeddings, local_available
+
+    if not local_available():
+        pytest.skip("needs the local extra")
+    texts = sentences(120)[:120]
+    cosine = np.sum(OnnxEmbeddings().embed(texts) * LocalEmbeddings(dtype="float32").embed(texts), axis=1)
+    assert cosine.mean() >= 0.99 and cosine.min() >= 0.97  # measured on STS-B: mean 0.993, min 0.975
+
+
+def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "model.onnx"
+    copy.write_bytes(b"not the model")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        _verified(copy, "0" * 64)
+
+
+@pytest.mark.parametrize(("torch", "onnx", "flags", "app_torch", "expected"), [
+    (True, True, {"avx512_bf16"}, False, "onnx"),
+    (True, True, {"amx_bf16"}, False, "torch"),
+    (True, True, {"amx_bf16"}, True, "onnx"),
+    (False, True, {"amx_bf16"}, False, "onnx"),
+    (True, False, set(), True, "torch"),
+])
+def test_auto_runtime_choice(torch, onnx, flags, app_torch, expected) -> None:
+    assert choose_runtime(torch, onnx, frozenset(flags), app_torch)[0] == expected
+
+
+BLOCK_TORCH = """
+import sys
+for name in ("torch", "transformers", "sentence_transformers", "tokenizers"):
+    sys.modules[name] = None  # import fails as if not installed
+from otel_llm import score
+s = score("How do I reverse a list in Python?", "Use items[::-1] or items.reverse().")
+assert s.backend == "local", s.backend
+assert None not in (s.similarity, s.sentiment, s.toxicity, s.refusal), s
+assert s.similarity > 0.3, s.similarity
+assert sys.modules["torch"] is None and sys.modules["tokenizers"] is None
+print("ok", s.similarity)
+"""
+
+
+@pytest.mark.slow
+def test_local_backend_scores_without_torch_or_tokenizers() -> None:
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OTEL_LLM_BACKEND": "local"}
+    done = subprocess.run([sys.executable, "-c", BLOCK_TORCH], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("ok")

@@ -1,0 +1,90 @@
+"""The scoring worker's CPU budget: past it, records are sampled out and counted, never queued longer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from otel_llm import _instruments as names
+from otel_llm._config import Settings
+from otel_llm._quality.budget import BURST_S, CpuBudget
+from otel_llm._quality.processor import LLMMetricsSpanProcessor
+from otel_llm._quality.scoring import Scorer
+from otel_llm.record import SIGNAL_GUARDRAIL, LLMCall
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_budget_admits_what_the_share_pays_for_and_samples_out_the_rest() -> None:
+    clock = Clock()
+    budget = CpuBudget(0.1, clock=clock, seed=1)
+    admitted = 0
+    for _ in range(200):  # 200 batches of 10 records, one batch every 0.1 s, 10 ms of CPU per record
+        clock.now += 0.1
+        scored, skipped = budget.admit(list(range(10)))
+        assert len(scored) + len(skipped) == 10
+        admitted += len(scored)
+        budget.spend(0.01 * len(scored), len(scored))
+    # 20 s at 0.1 of a core pays for 200 records (plus the burst and the free first batch), not 2,000
+    assert 150 <= admitted <= 200 + BURST_S * 0.1 / 0.01 + 10
+
+
+def test_budget_off_admits_everything() -> None:
+    budget = CpuBudget(0.0)
+    budget.spend(100.0, 1)
+    assert budget.admit([1, 2, 3]) == ([1, 2, 3], [])
+
+
+class BurningScorer:
+    """Spends `cost_s` of its own thread's CPU per record, as a model would."""
+
+    def __init__(self, cost_s: float) -> None:
+        self.cost_s = cost_s
+        self.scored = 0
+
+    def score_many(self, calls: Sequence[LLMCall]):
+        end = time.thread_time() + self.cost_s * len(calls)
+        while time.thread_time() < end:
+            pass
+        self.scored += len(calls)
+        from otel_llm.record import Scores
+
+        return [Scores(similarity=0.5) for _ in calls]
+
+
+def test_worker_over_its_budget_counts_sampled_out_with_the_reason(meter_provider, collect) -> None:
+    settings = Settings(queue_size=10_000, batch_size=8, schedule_delay_ms=5, cpu_budget=0.05)
+    scorer = BurningScorer(0.01)
+    processor = LLMMetricsSpanProcessor(settings=settings, meter_provider=meter_provider, scorer=scorer)
+    for n in range(160):
+        assert processor.enqueue(LLMCall(model_id="m", prompt=f"q{n}", completion=f"a{n}"))
+    assert processor.force_flush(30_000)
+    processor.shutdown()
+    got = collect()
+    over = got.counter(names.RECORDS, otel_llm__outcome="sampled_out", otel_llm__reason="cpu_budget")
+    scored = got.counter(names.RECORDS, otel_llm__outcome="scored")
+    assert scored == scorer.scored
+    assert over > 0 and scored + over == 160
+
+
+def test_exact_refusal_signals_are_recorded_even_over_the_budget(meter_provider, collect) -> None:
+    settings = Settings(backend="lexical", batch_size=4, schedule_delay_ms=5, cpu_budget=0.001)
+    processor = LLMMetricsSpanProcessor(settings=settings, meter_provider=meter_provider,
+                                        scorer=Scorer(settings))
+    processor._budget.spend(0.0, 1)  # warmed up
+    processor._budget.spend(10.0, 1)  # and deep in debt: nothing is admitted now
+    processor.enqueue(LLMCall(model_id="m", prompt="q", completion="Blocked.",
+                              refusal_signal=SIGNAL_GUARDRAIL))
+    processor.enqueue(LLMCall(model_id="m", prompt="q", completion="An answer."))
+    assert processor.force_flush(10_000)
+    processor.shutdown()
+    got = collect()
+    assert got.counter(names.REFUSALS) == 1
+    assert got.count(names.SIMILARITY) == 0
+    assert got.counter(names.RECORDS, otel_llm__outcome="sampled_out", otel_llm__reason="cpu_budget") == 1
