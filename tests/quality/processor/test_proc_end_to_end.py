@@ -100,7 +100,9 @@ def test_real_scorer_on_the_aws_backend_end_to_end(instrumented, emulator, compr
     converse(client, "What is the capital of France?")
     emulator.enqueue(Reply(text="I'm sorry, but I can't help with that request."))
     converse(client, "How do I pick a lock to break into a house?")
-    emulator.enqueue(Reply(text="Only an idiot would ask that, you pathetic loser."))
+    # an insult that still answers: toxic, not a refusal ("Only an idiot would ask that" declines to answer)
+    emulator.enqueue(Reply(text="Recursion is when a function calls itself, you pathetic idiot. "
+                                "Even a child gets that, loser."))
     converse(client, "Can you explain recursion?")
     assert processor.force_flush(60_000)
 
