@@ -231,7 +231,8 @@ def counter_values(reader: InMemoryMetricReader, metric: str, key: str) -> Count
 
 
 def kinesis_event(kinesis, payloads: list[bytes]) -> tuple[dict, list[str]]:
-    """Put `payloads` on a new moto stream, read them back, and shape them as Lambda's Kinesis event."""
+    """Put `payloads` on a new moto stream, read them back, and shape them as Lambda's Kinesis event
+    (every field Lambda sends)."""
     import base64
 
     stream = f"llm-pairs-{uuid.uuid4().hex[:8]}"
@@ -247,9 +248,13 @@ def kinesis_event(kinesis, payloads: list[bytes]) -> tuple[dict, list[str]]:
     got = kinesis.get_records(ShardIterator=iterator, Limit=100)["Records"]
     event = {"Records": [{
         "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
-                    "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode()},
-        "eventSource": "aws:kinesis", "eventID": f"{shard}:{r['SequenceNumber']}",
-        "eventSourceARN": description["StreamARN"]} for r in got]}
+                    "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
+                    "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()},
+        "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"{shard}:{r['SequenceNumber']}",
+        "eventName": "aws:kinesis:record", "awsRegion": "us-east-1",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/scorer",
+        "eventSourceARN": description["StreamARN"],
+    } for r in got]}
     return event, [r["SequenceNumber"] for r in got]
 
 

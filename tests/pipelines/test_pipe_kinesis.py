@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
-import uuid
 
 import pytest
 
@@ -14,31 +12,6 @@ from otel_llm import _instruments as names
 from otel_llm.pipelines._invocation_log import InvalidRecord
 from otel_llm.pipelines._kinesis import call_from_pair, read_kinesis_event
 from otel_llm.pipelines.handlers import Pipeline
-
-
-def lambda_event(kinesis, payloads: list[bytes]) -> tuple[dict, list[str]]:
-    """Put `payloads` on a new stream, read them back, and shape them as Lambda's Kinesis event."""
-    stream = f"llm-pairs-{uuid.uuid4().hex[:8]}"
-    kinesis.create_stream(StreamName=stream, ShardCount=1)
-    kinesis.get_waiter("stream_exists").wait(StreamName=stream,
-                                             WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    for payload in payloads:
-        kinesis.put_record(StreamName=stream, Data=payload, PartitionKey="app-1")
-    description = kinesis.describe_stream(StreamName=stream)["StreamDescription"]
-    shard = description["Shards"][0]["ShardId"]
-    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    got = kinesis.get_records(ShardIterator=iterator, Limit=100)["Records"]
-    event = {"Records": [{
-        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
-                    "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
-                    "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()},
-        "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"{shard}:{r['SequenceNumber']}",
-        "eventName": "aws:kinesis:record", "awsRegion": "us-east-1",
-        "invokeIdentityArn": "arn:aws:iam::123456789012:role/scorer",
-        "eventSourceARN": description["StreamARN"],
-    } for r in got]}
-    return event, [r["SequenceNumber"] for r in got]
 
 
 def pair(completion: str, model: str = "anthropic.claude-3-haiku-20240307-v1:0", **more) -> bytes:
@@ -67,7 +40,7 @@ def test_pairs_log_records_and_log_subscriptions_are_scored(kinesis, records, me
         tools.logs_subscription(json.dumps(records["titan"]), json.dumps(records["error"])),
         gzip.compress(json.dumps([json.loads(pair("Happy to help!")), json.loads(pair("Sure."))]).encode()),
     ]
-    event, _ = lambda_event(kinesis, payloads)
+    event, _ = tools.kinesis_event(kinesis, payloads)
     pipeline = Pipeline(lexical_settings, meter_provider=meter_provider, scorer=lexical_scorer)
 
     assert pipeline.kinesis_handler(event, None) == {"batchItemFailures": []}
@@ -78,7 +51,7 @@ def test_unparseable_records_are_reported_and_skipped_not_retried(
         kinesis, meter_provider, reader, lexical_settings, lexical_scorer, tools, caplog):
     payloads = [b"\x00\x01 not json", pair("Fine."), json.dumps({"model_id": "m", "completion": 42}).encode(),
                 json.dumps({"hello": "world"}).encode(), gzip.compress(b"{}")[:-5]]
-    event, sequences = lambda_event(kinesis, payloads)
+    event, sequences = tools.kinesis_event(kinesis, payloads)
     pipeline = Pipeline(lexical_settings, meter_provider=meter_provider, scorer=lexical_scorer)
 
     assert pipeline.kinesis_handler(event, None) == {"batchItemFailures": []}
@@ -92,7 +65,7 @@ def test_unparseable_records_are_reported_and_skipped_not_retried(
 def test_records_that_fail_to_score_are_retried_from_the_first_failure(
         kinesis, meter_provider, reader, lexical_settings, lexical_scorer, tools):
     payloads = [pair("First answer."), pair("Second answer."), pair("FAIL-SCORING third"), pair("Fourth.")]
-    event, sequences = lambda_event(kinesis, payloads)
+    event, sequences = tools.kinesis_event(kinesis, payloads)
     pipeline = Pipeline(lexical_settings, meter_provider=meter_provider,
                         scorer=FailingScorer(lexical_scorer, "FAIL-SCORING"))
 
@@ -124,7 +97,7 @@ def test_bad_base64_is_a_problem_of_its_record():
 def test_a_scoring_backend_outage_fails_the_batch_for_retry(kinesis, meter_provider, reader, tools,
                                                             unreachable_aws_settings):
     """Every backend score is missing, so Lambda is asked to retry every record rather than lose them."""
-    event, sequences = lambda_event(kinesis, [pair("First answer."), pair("Second answer.")])
+    event, sequences = tools.kinesis_event(kinesis, [pair("First answer."), pair("Second answer.")])
 
     result = Pipeline(unreachable_aws_settings, meter_provider=meter_provider).kinesis_handler(event, None)
 
@@ -134,12 +107,12 @@ def test_a_scoring_backend_outage_fails_the_batch_for_retry(kinesis, meter_provi
 
 
 def test_an_outage_is_retried_even_when_an_evaluator_is_sampled(kinesis, meter_provider, reader,
-                                                                unreachable_aws_settings):
+                                                                unreachable_aws_settings, tools):
     """The evaluators that ran all failed: that is an outage whatever the sampling of the others."""
     import dataclasses
 
     settings = dataclasses.replace(unreachable_aws_settings, sample_rates=("toxicity=0",))
-    event, sequences = lambda_event(kinesis, [pair("First answer.")])
+    event, sequences = tools.kinesis_event(kinesis, [pair("First answer.")])
 
     result = Pipeline(settings, meter_provider=meter_provider).kinesis_handler(event, None)
 
