@@ -11,14 +11,12 @@ from collections.abc import Callable
 from contextvars import Token
 from typing import Any, TypeVar
 
-from opentelemetry import context as otel_context
-from opentelemetry import metrics, trace
+from opentelemetry import context as otel_context, metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
-from . import _instruments as names
-from . import _sidechannel as sidechannel
+from . import _instruments as names, _sidechannel as sidechannel
 from ._config import Settings
 from ._failures import report_failure
 from .record import LLMCall

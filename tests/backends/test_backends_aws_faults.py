@@ -10,8 +10,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_llm import _failures as failures
-from otel_llm import _instruments as names
+from otel_llm import _failures as failures, _instruments as names
 from otel_llm._backends.aws import MAX_ATTEMPTS, make_aws_backends
 from otel_llm._backends.resilience import (
     ATTR_BREAKER_STATE,

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 from botocore.client import BaseClient
-from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
-from opentelemetry.instrumentation.botocore import extensions as contrib_extensions
+from opentelemetry.instrumentation.botocore import BotocoreInstrumentor, extensions as contrib_extensions
 
 from otel_llm._instrumentation.contrib_botocore import BOTOCORE_REGISTRIES, SERVICE
 from otel_llm._instrumentation.instrumentor import BedrockInstrumentor

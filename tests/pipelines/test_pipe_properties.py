@@ -9,8 +9,7 @@ import contextlib
 import gzip
 import json
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from opentelemetry.sdk.metrics import MeterProvider
 
 from otel_llm._bedrock.families import (

@@ -17,8 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from opentelemetry.context import Context
-from opentelemetry.semconv._incubating.attributes import aws_attributes as aws
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv._incubating.attributes import aws_attributes as aws, gen_ai_attributes as gen_ai
 from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 

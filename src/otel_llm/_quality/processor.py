@@ -20,8 +20,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from .. import _failures as failures
-from .. import _sidechannel as sidechannel
+from .. import _failures as failures, _sidechannel as sidechannel
 from .._config import Settings
 from .._failures import report_failure, safe_call
 from .._redaction import apply_redactor, load_redactor

@@ -23,9 +23,9 @@ from opentelemetry.sdk.metrics import (
     ObservableGauge,
     ObservableUpDownCounter,
     UpDownCounter,
+    _Gauge as Gauge,
+    export as points,
 )
-from opentelemetry.sdk.metrics import _Gauge as Gauge
-from opentelemetry.sdk.metrics import export as points
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     MetricExporter,

@@ -16,6 +16,8 @@ from typing import Any
 from .content import embed, request_texts
 from .reply import STOP_REASONS, BedrockError, ToolUse
 
+INVOCATION_METRICS = "amazon-bedrock-invocationMetrics"
+
 
 @dataclass
 class Completion:
@@ -599,3 +601,11 @@ def input_texts(fmt: Format, body: dict[str, Any]) -> list[str]:
     if fmt is COHERE_EMBED:
         return [str(t) for t in body.get("texts", [])]
     return request_texts(body)
+
+
+def invocation_metrics(input_tokens: int, output_tokens: int, invocation_latency_ms: int = 812,
+                       first_byte_latency_ms: int = 301) -> dict[str, dict[str, int]]:
+    """The `amazon-bedrock-invocationMetrics` entry Bedrock adds to a stream's last chunk."""
+    return {INVOCATION_METRICS: {"inputTokenCount": input_tokens, "outputTokenCount": output_tokens,
+                                 "invocationLatency": invocation_latency_ms,
+                                 "firstByteLatency": first_byte_latency_ms}}

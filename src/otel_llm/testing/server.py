@@ -420,7 +420,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if index == len(chunks) - 1:
                     chunk = {
                         **chunk,
-                        "amazon-bedrock-invocationMetrics": self._invocation_metrics(completion),
+                        **self._invocation_metrics(completion),
                     }
                     if guardrail_action:
                         chunk["amazon-bedrock-guardrailAction"] = guardrail_action
@@ -473,14 +473,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _elapsed_ms(self) -> int:
         return int((time.monotonic() - self._started) * 1000)
 
-    def _invocation_metrics(self, completion: families.Completion) -> dict[str, int]:
+    def _invocation_metrics(self, completion: families.Completion) -> dict[str, dict[str, int]]:
         first = self._first_byte if self._first_byte is not None else time.monotonic()
-        return {
-            "inputTokenCount": completion.input_tokens,
-            "outputTokenCount": completion.output_tokens,
-            "invocationLatency": self._elapsed_ms(),
-            "firstByteLatency": int((first - self._started) * 1000),
-        }
+        return families.invocation_metrics(completion.input_tokens, completion.output_tokens,
+                                           self._elapsed_ms(), int((first - self._started) * 1000))
 
     @staticmethod
     def _guardrail_action(request: EmulatorRequest, reply: Reply) -> str | None:

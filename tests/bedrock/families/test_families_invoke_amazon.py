@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_STOP_SEQUENCES as STOP,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_K as TOP_K,
+    GEN_AI_REQUEST_TOP_P as TOP_P,
+)
+
 from otel_llm._bedrock.families import (
     parse_request_body,
     parse_response_body,
     resolve_family_name,
 )
 from otel_llm.record import SIGNAL_CONTENT_FILTER, ToolCall
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
-
+from otel_llm.testing.families import invocation_metrics
 
 NOVA = resolve_family_name("nova")
 
@@ -91,7 +84,7 @@ def test_nova_request_response_and_stream(fold_stream):
             {"messageStop": {"stopReason": "end_turn"}},
             {
                 "metadata": {"usage": {"inputTokens": 21, "outputTokens": 6}, "metrics": {}, "trace": {}},
-                **metrics(21, 6),
+                **invocation_metrics(21, 6),
             },
         ],
     )
@@ -151,7 +144,7 @@ def test_titan_request_response_and_stream(fold_stream):
                 "totalOutputTextTokenCount": 4,
                 "completionReason": "FINISH",
                 "inputTextTokenCount": None,
-                **metrics(9, 4),
+                **invocation_metrics(9, 4),
             },
         ],
     )

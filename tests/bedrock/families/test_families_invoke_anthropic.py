@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_STOP_SEQUENCES as STOP,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_K as TOP_K,
+    GEN_AI_REQUEST_TOP_P as TOP_P,
+)
+
 from otel_llm._bedrock.families import (
     output_messages,
     parse_request_body,
@@ -9,22 +17,7 @@ from otel_llm._bedrock.families import (
     resolve_family_name,
 )
 from otel_llm.record import SIGNAL_MODEL_REFUSAL, ToolCall
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
-
+from otel_llm.testing.families import invocation_metrics
 
 ANTHROPIC = resolve_family_name("anthropic")
 
@@ -200,7 +193,7 @@ def test_anthropic_messages_stream_with_text_and_tool_call(fold_stream):
             "delta": {"stop_reason": "tool_use", "stop_sequence": None},
             "usage": {"output_tokens": 41},
         },
-        {"type": "message_stop", **metrics(26, 42)},
+        {"type": "message_stop", **invocation_metrics(26, 42)},
     ]
     response = fold_stream(ANTHROPIC, chunks)
     assert response.completion == "Checking now."
@@ -239,7 +232,10 @@ def test_anthropic_legacy_text_completion(fold_stream):
         ANTHROPIC,
         [
             {"completion": " Bl", "stop_reason": None, "stop": None},
-            {"completion": "ue.", "stop_reason": "stop_sequence", "stop": "\n\nHuman:", **metrics(14, 3)},
+            {
+                "completion": "ue.", "stop_reason": "stop_sequence", "stop": "\n\nHuman:",
+                **invocation_metrics(14, 3),
+            },
         ],
     )
     assert (streamed.completion, streamed.finish_reasons) == (" Blue.", ("stop_sequence",))

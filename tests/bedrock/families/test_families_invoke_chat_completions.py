@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_STOP_SEQUENCES as STOP,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_P as TOP_P,
+)
+
 from otel_llm._bedrock.families import (
     lookup,
     parse_request_body,
@@ -9,21 +16,7 @@ from otel_llm._bedrock.families import (
     resolve_family_name,
 )
 from otel_llm.record import ToolCall
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
+from otel_llm.testing.families import invocation_metrics
 
 
 def test_jamba_request_response_and_stream(fold_stream):
@@ -77,7 +70,7 @@ def test_jamba_request_response_and_stream(fold_stream):
                 "id": "chatcmpl-8b",
                 "choices": [{"index": 0, "delta": {"content": "there."}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 14, "completion_tokens": 4},
-                **metrics(14, 4),
+                **invocation_metrics(14, 4),
             },
         ],
     )
@@ -187,7 +180,7 @@ def test_gpt_oss_request_response_and_stream_with_tool_calls(fold_stream):
                         "finish_reason": "tool_calls",
                     }
                 ],
-                **metrics(40, 12),
+                **invocation_metrics(40, 12),
             },
         ],
     )

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_STOP_SEQUENCES as STOP,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_K as TOP_K,
+    GEN_AI_REQUEST_TOP_P as TOP_P,
+)
+
 from otel_llm._bedrock.families import (
     parse_request_body,
     parse_response_body,
     resolve_family_name,
 )
 from otel_llm.record import SIGNAL_CONTENT_FILTER, ToolCall
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
-
+from otel_llm.testing.families import invocation_metrics
 
 COHERE = resolve_family_name("cohere")
 
@@ -89,7 +82,7 @@ def test_cohere_command_r_request_response_and_stream(fold_stream):
                     "generation_id": "0c3e",
                     "meta": {"billed_units": {"input_tokens": 17, "output_tokens": 4}},
                 },
-                **metrics(17, 4),
+                **invocation_metrics(17, 4),
             },
         ],
     )

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_STOP_SEQUENCES as STOP,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_P as TOP_P,
+)
+
 from otel_llm._bedrock.families import (
     lookup,
     parse_request_body,
     parse_response_body,
 )
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
+from otel_llm.testing.families import invocation_metrics
 
 
 def test_deepseek_request_response_and_stream(fold_stream):
@@ -54,7 +47,10 @@ def test_deepseek_request_response_and_stream(fold_stream):
         deepseek,
         [
             {"choices": [{"text": "Because of ", "stop_reason": None}]},
-            {"choices": [{"text": "Rayleigh scattering.", "stop_reason": "length"}], **metrics(8, 900)},
+            {
+                "choices": [{"text": "Rayleigh scattering.", "stop_reason": "length"}],
+                **invocation_metrics(8, 900),
+            },
         ],
     )
     assert (streamed.completion, streamed.finish_reasons) == ("Because of Rayleigh scattering.", ("length",))

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_STOP_SEQUENCES as STOP,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_K as TOP_K,
+)
+
 from otel_llm._bedrock.families import (
     lookup,
     parse_request_body,
     parse_response_body,
     resolve_family_name,
 )
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
-
+from otel_llm.testing.families import invocation_metrics
 
 GENERIC = resolve_family_name("generic")
 
@@ -45,7 +37,10 @@ def test_generic_reads_an_imported_llama_style_model(fold_stream):
         GENERIC,
         [
             {"generation": "H", "generation_token_count": 1, "stop_reason": None},
-            {"generation": "i!", "generation_token_count": 2, "stop_reason": "stop", **metrics(4, 2)},
+            {
+                "generation": "i!", "generation_token_count": 2, "stop_reason": "stop",
+                **invocation_metrics(4, 2),
+            },
         ],
     )
     assert (streamed.completion, streamed.finish_reasons, streamed.input_tokens) == ("Hi!", ("stop",), 4)

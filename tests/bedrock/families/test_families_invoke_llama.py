@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_P as TOP_P,
+)
+
 from otel_llm._bedrock.families import (
     parse_request_body,
     parse_response_body,
     resolve_family_name,
 )
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
-
+from otel_llm.testing.families import invocation_metrics
 
 LLAMA = resolve_family_name("llama")
 
@@ -55,7 +46,7 @@ def test_llama_request_response_and_stream(fold_stream):
                 "prompt_token_count": None,
                 "generation_token_count": 3,
                 "stop_reason": "stop",
-                **metrics(12, 3),
+                **invocation_metrics(12, 3),
             },
         ],
     )

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_REQUEST_MAX_TOKENS as MAX,
+    GEN_AI_REQUEST_STOP_SEQUENCES as STOP,
+    GEN_AI_REQUEST_TEMPERATURE as TEMP,
+    GEN_AI_REQUEST_TOP_K as TOP_K,
+    GEN_AI_REQUEST_TOP_P as TOP_P,
+)
+
 from otel_llm._bedrock.families import (
     parse_request_body,
     parse_response_body,
     resolve_family_name,
 )
-
-MAX, TEMP, TOP_P, TOP_K, STOP = (
-    f"gen_ai.request.{n}" for n in ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
-)
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
-
+from otel_llm.testing.families import invocation_metrics
 
 MISTRAL = resolve_family_name("mistral")
 
@@ -47,7 +40,7 @@ def test_mistral_text_format(fold_stream):
         MISTRAL,
         [
             {"outputs": [{"text": " Ro", "stop_reason": None}]},
-            {"outputs": [{"text": "me.", "stop_reason": "stop"}], **metrics(11, 3)},
+            {"outputs": [{"text": "me.", "stop_reason": "stop"}], **invocation_metrics(11, 3)},
         ],
     )
     assert (streamed.completion, streamed.finish_reasons, streamed.output_tokens) == (" Rome.", ("stop",), 3)
@@ -113,7 +106,7 @@ def test_mistral_chat_format_with_tools(fold_stream):
                         "stop_reason": "stop",
                     }
                 ],
-                **metrics(30, 6),
+                **invocation_metrics(30, 6),
             },
         ],
     )

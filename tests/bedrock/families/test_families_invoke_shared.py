@@ -10,18 +10,7 @@ from otel_llm._bedrock.families import (
     resolve_family_name,
 )
 from otel_llm.record import SIGNAL_GUARDRAIL
-
-
-def metrics(input_tokens, output_tokens):
-    return {
-        "amazon-bedrock-invocationMetrics": {
-            "inputTokenCount": input_tokens,
-            "outputTokenCount": output_tokens,
-            "invocationLatency": 812,
-            "firstByteLatency": 301,
-        }
-    }
-
+from otel_llm.testing.families import invocation_metrics
 
 ANTHROPIC = resolve_family_name("anthropic")
 LLAMA = resolve_family_name("llama")
@@ -49,7 +38,7 @@ def test_invocation_metrics_win_over_the_body_counts(fold_stream):
         LLAMA,
         [
             {"generation": "a", "prompt_token_count": 5, "generation_token_count": 1},
-            {"generation": "b", "generation_token_count": 2, **metrics(6, 3)},
+            {"generation": "b", "generation_token_count": 2, **invocation_metrics(6, 3)},
         ],
     )
     assert (streamed.input_tokens, streamed.output_tokens) == (6, 3)

@@ -11,8 +11,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_llm import _instruments as names
-from otel_llm import _sidechannel as sidechannel
+from otel_llm import _instruments as names, _sidechannel as sidechannel
 from otel_llm._config import Settings
 from otel_llm._quality.processor import LLMMetricsSpanProcessor
 from otel_llm.record import LLMCall
