@@ -115,6 +115,11 @@ class Settings:
         "Share of one core the scoring worker may use (measured thread CPU time); past it, calls are sampled "
         "out adaptively and counted (`otel_llm.records{otel_llm.outcome=\"sampled_out\"}`). 0 turns the "
         "budget off.")
+    worker_nice: int = _setting(
+        19, "OTEL_LLM_WORKER_NICE",
+        "Linux niceness of the scoring worker thread alone (19: the lowest priority, so the app's own "
+        "threads and processes run first when the CPU is busy; 0: the app's). The model's threads "
+        "inherit it.")
     bedrock_endpoint_url: str | None = _setting(
         None, "OTEL_LLM_BEDROCK_ENDPOINT_URL",
         "Endpoint of bedrock-runtime for the `aws` backend (VPC endpoints, the local emulator).")

@@ -7,7 +7,10 @@ sampled out and counted; nothing waits, nothing grows.
 
 from __future__ import annotations
 
+import os
 import random
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -69,3 +72,18 @@ class CpuBudget:
         if records > 0:
             cost = cpu_s / records
             self._per_record = cost if self._per_record is None else 0.8 * self._per_record + 0.2 * cost
+
+
+def lower_thread_priority(nice: int) -> int | None:
+    """Give the calling thread (only it: Linux schedules threads apart) niceness `nice`, never raising its
+    priority; returns the niceness it has, or None where threads cannot be reniced alone."""
+    if sys.platform != "linux" or nice <= 0:
+        return None
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        if current < nice:
+            os.setpriority(os.PRIO_PROCESS, thread, min(nice, 19))
+        return os.getpriority(os.PRIO_PROCESS, thread)
+    except OSError:  # a sandbox that forbids it: scoring still runs, at the app's priority
+        return None

@@ -25,7 +25,7 @@ from .._config import Settings
 from .._failures import report_failure, safe_call
 from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
-from .budget import CpuBudget
+from .budget import CpuBudget, lower_thread_priority
 from .interface import CallScorer
 from .recorder import (
     ATTR_REASON,
@@ -252,6 +252,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def _run(self) -> None:
         """The worker's loop, supervised: an exception that reaches here (an asynchronous one, raised
         while waiting) is reported and the loop goes on; what was being scored is counted failed."""
+        self.worker_nice = lower_thread_priority(self._settings.worker_nice)
         while True:
             try:
                 self._loop()

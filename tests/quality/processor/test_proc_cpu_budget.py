@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from collections.abc import Sequence
+
+import pytest
 
 from otel_llm import _instruments as names
 from otel_llm._config import Settings
@@ -88,3 +93,31 @@ def test_exact_refusal_signals_are_recorded_even_over_the_budget(meter_provider,
     assert got.counter(names.REFUSALS) == 1
     assert got.count(names.SIMILARITY) == 0
     assert got.counter(names.RECORDS, otel_llm__outcome="sampled_out", otel_llm__reason="cpu_budget") == 1
+
+
+class NiceRecordingScorer:
+    """Notes the niceness of the thread that scores."""
+
+    def __init__(self) -> None:
+        self.nice: list[int] = []
+
+    def score_many(self, calls: Sequence[LLMCall]):
+        from otel_llm.record import Scores
+
+        self.nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return [Scores(similarity=0.5) for _ in calls]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads are reniced alone on Linux only")
+@pytest.mark.parametrize(("setting", "expected"), [(19, 19), (7, 7), (0, None)])
+def test_the_worker_alone_runs_at_the_configured_niceness(meter_provider, setting, expected) -> None:
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    scorer = NiceRecordingScorer()
+    processor = LLMMetricsSpanProcessor(settings=Settings(worker_nice=setting, schedule_delay_ms=5),
+                                        meter_provider=meter_provider, scorer=scorer)
+    processor.enqueue(LLMCall(model_id="m", prompt="q", completion="a"))
+    assert processor.force_flush(10_000)
+    processor.shutdown()
+    assert scorer.nice == [max(mine, expected if expected is not None else mine)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # the app's thread untouched
+    assert os.getpriority(os.PRIO_PROCESS, os.getpid()) == mine
