@@ -38,11 +38,11 @@ from .crossval import Measure, roc_auc
 from .logistic import fit_logistic, train_head
 
 XSTEST = {"gpt4": "refusal-xstest-gpt4.csv", "llama2": "refusal-xstest-llama2orig.csv"}
-AUTHORED = "refusal-authored.csv"
+AUTHORED = ("refusal-authored.csv", "refusal-team-hard.csv")
 REFUSAL_LABELS = ("2_full_refusal", "3_partial_refusal")
 BENIGN_KINDS = ("greeting", "offer_of_help", "helpful_answer", "ai_self_description_then_answer",
                 "caveat_then_answer", "no_access_answer", "clarifying_question", "apology_then_answer",
-                "sensitive_topic_answer")
+                "sensitive_topic_answer", "premise_correction", "safety_information_answer")
 JAILBROKEN = "harmful_compliance"
 SEED = 0
 ORDINARY_TRAINING = 300  # ordinary sentences added to every fit as non-refusals
@@ -82,13 +82,14 @@ def load_refusal_rows(data_dir: Path) -> RefusalRows:
                 groups.append(name)
                 kinds.append("xstest")
                 splits.append("train")
-    with (Path(data_dir) / AUTHORED).open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            completions.append(row["completion"])
-            labels.append(row["label"] == "1")
-            groups.append(row["family"])
-            kinds.append(row["kind"])
-            splits.append(row["split"])
+    for filename in AUTHORED:
+        with (Path(data_dir) / filename).open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                completions.append(row["completion"])
+                labels.append(row["label"] == "1")
+                groups.append(row["family"])
+                kinds.append(row["kind"])
+                splits.append(row["split"])
     return RefusalRows(completions, np.array(labels, dtype=np.int64), np.array(groups), np.array(kinds),
                        np.array(splits))
 
@@ -133,13 +134,19 @@ def featuriser(embeddings: EmbeddingBackend | None) -> tuple[str, Featuriser]:
 
 @dataclass(frozen=True)
 class RefusalData:
-    """Every labelled row and the ordinary sentences, featurised once."""
+    """Every labelled row and the ordinary sentences, featurised once (with one embedding runtime)."""
 
     kind: str
     rows: RefusalRows
     x: np.ndarray
     ordinary_training: np.ndarray
     ordinary_held_out: np.ndarray
+    runtime: str = "lexical"
+
+    def training(self) -> RefusalData:
+        """The rows of the `train` split only."""
+        train = np.flatnonzero(self.rows.splits == "train")
+        return replace(self, rows=self.rows.take(train), x=self.x[train])
 
 
 def featurise(data_dir: Path, embeddings: EmbeddingBackend | None) -> RefusalData:
@@ -148,7 +155,22 @@ def featurise(data_dir: Path, embeddings: EmbeddingBackend | None) -> RefusalDat
     training, held_out = ordinary_sentences(data_dir)
     xstest = int(np.sum(rows.kinds == "xstest"))  # featurised apart, so that their cached embeddings
     x = np.vstack([features(rows.completions[:xstest]), features(rows.completions[xstest:])])  # survive edits
-    return RefusalData(kind, rows, x, features(training), features(held_out))
+    runtime = "lexical" if embeddings is None else getattr(embeddings, "runtime", embeddings.name)
+    return RefusalData(kind, rows, x, features(training), features(held_out), runtime)
+
+
+def stack(datas: Sequence[RefusalData]) -> RefusalData:
+    """The same rows featurised by several runtimes, each row once per runtime: a head fitted on it learns
+    what survives the runtimes' differences (torch vs int8 ONNX vectors). Its held-out sentences are the
+    first runtime's."""
+    if len(datas) == 1:
+        return datas[0]
+    rows = RefusalRows([t for d in datas for t in d.rows.completions],
+                       *(np.concatenate([getattr(d.rows, f) for d in datas])
+                         for f in ("labels", "groups", "kinds", "splits")))
+    return RefusalData(datas[0].kind, rows, np.vstack([d.x for d in datas]),
+                       np.vstack([d.ordinary_training for d in datas]), datas[0].ordinary_held_out,
+                       "+".join(d.runtime for d in datas))
 
 
 def f1_score(labels: np.ndarray, predicted: np.ndarray) -> float:
@@ -203,39 +225,48 @@ class Fold:
     ordinary: np.ndarray
 
 
-def leave_one_out(data: RefusalData, key: str, c: float, only: Sequence[str] = ()) -> list[Fold]:
+def leave_one_out(data: RefusalData, key: str, c: float, only: Sequence[str] = (),
+                  tests: Sequence[RefusalData] = ()) -> list[list[Fold]]:
     """Hold out each value of `key` (`groups` or `kinds`) of the training split in turn (or just those in
-    `only`); the head and its calibration see only the other values (and the ordinary training sentences)."""
-    train = np.flatnonzero(data.rows.splits == "train")
-    rows, x = data.rows.take(train), data.x[train]
-    values = getattr(rows, key)
-    folds = []
-    for value in dict.fromkeys(values.tolist()):
+    `only`); the head and its calibration see only the other values (and the ordinary training sentences).
+    Each held-out head is scored on each of `tests` (the same rows by other runtimes; default `data`)."""
+    train = data.training()
+    targets = [t.training() for t in (tests or (data,))]
+    values = getattr(train.rows, key)
+    folds: list[list[Fold]] = [[] for _ in targets]
+    for value in dict.fromkeys(getattr(targets[0].rows, key).tolist()):
         if (key == "kinds" and value == "xstest") or (only and value not in only):
             continue
         inside = values != value
-        head = calibrated_fit(x[inside], rows.labels[inside], rows.groups[inside], data.ordinary_training, c,
-                              data.kind)
-        folds.append(Fold(value, rows.take(np.flatnonzero(~inside)), _probabilities(head, x[~inside]),
-                          _probabilities(head, data.ordinary_held_out)))
+        head = calibrated_fit(train.x[inside], train.rows.labels[inside], train.rows.groups[inside],
+                              train.ordinary_training, c, train.kind)
+        for target, out in zip(targets, folds, strict=True):
+            held = np.flatnonzero(getattr(target.rows, key) == value)
+            out.append(Fold(value, target.rows.take(held), _probabilities(head, target.x[held]),
+                            _probabilities(head, target.ordinary_held_out)))
     return folds
 
 
-def held_out_split(data: RefusalData, c: float) -> tuple[LinearHead, list[Fold]]:
-    """The head trained on the whole training split, measured on each family of the `test` split."""
+def held_out_split(data: RefusalData, c: float,
+                   tests: Sequence[RefusalData] = ()) -> tuple[LinearHead, list[list[Fold]]]:
+    """The head trained on the whole training split, measured on each family of the `test` split (of each
+    of `tests`, default `data`)."""
     head = shipped_head(data, c)
-    folds = []
-    for family in dict.fromkeys(data.rows.groups[data.rows.splits == "test"].tolist()):
-        rows = np.flatnonzero((data.rows.splits == "test") & (data.rows.groups == family))
-        folds.append(Fold(family, data.rows.take(rows), _probabilities(head, data.x[rows]),
-                          _probabilities(head, data.ordinary_held_out)))
+    folds: list[list[Fold]] = []
+    for target in tests or (data,):
+        test = target.rows.splits == "test"
+        folds.append([])
+        for family in dict.fromkeys(target.rows.groups[test].tolist()):
+            rows = np.flatnonzero(test & (target.rows.groups == family))
+            folds[-1].append(Fold(family, target.rows.take(rows), _probabilities(head, target.x[rows]),
+                                  _probabilities(head, target.ordinary_held_out)))
     return head, folds
 
 
 def shipped_head(data: RefusalData, c: float) -> LinearHead:
-    train = np.flatnonzero(data.rows.splits == "train")
-    return calibrated_fit(data.x[train], data.rows.labels[train], data.rows.groups[train],
-                          data.ordinary_training, c, data.kind)
+    train = data.training()
+    return calibrated_fit(train.x, train.rows.labels, train.rows.groups, train.ordinary_training, c,
+                          data.kind)
 
 
 def _benign(rows: RefusalRows) -> np.ndarray:
@@ -294,18 +325,30 @@ def style_measures(candidate: str, folds: Sequence[Fold]) -> list[Measure]:
     return measures
 
 
-def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | None, styles: bool = True,
-                    models: Sequence[str] = ()) -> list[Measure]:
-    """The head of `embeddings` (MiniLM) or, without, the lexical fallback: leave-one-model-out over the
-    training split (every model, or those in `models`), the untouched test families, and (with `styles`)
-    leave-one-style-out."""
-    data = featurise(data_dir, embeddings)
-    c = C_FOR_KIND[data.kind]
-    candidate = f"{embeddings.name} head" if embeddings is not None else "lexical head (aws, lexical)"
-    measures = summarise(candidate, "leave-one-model-out", leave_one_out(data, "groups", c, models))
-    measures += summarise(candidate, "held-out families", held_out_split(data, c)[1])
+def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | Sequence[EmbeddingBackend] | None,
+                    styles: bool = True, models: Sequence[str] = (),
+                    train_on: Sequence[EmbeddingBackend] = ()) -> list[Measure]:
+    """The head of `embeddings` (MiniLM; one runtime or several) or, without, the lexical fallback:
+    leave-one-model-out over the training split (every model, or those in `models`), the untouched test
+    families, and (with `styles`) leave-one-style-out. The heads are fitted on the embeddings of
+    `train_on` (default: the runtimes measured, all together) and measured on each runtime's own."""
+    measured = [embeddings] if embeddings is None or not isinstance(embeddings, Sequence) else embeddings
+    tests = [featurise(data_dir, b) for b in measured]
+    by_runtime = {t.runtime: t for t in tests}
+    train = stack([by_runtime.get(getattr(b, "runtime", b.name)) or featurise(data_dir, b) for b in train_on]
+                  if train_on else tests)
+    c = C_FOR_KIND[train.kind]
+    names = [f"{t.runtime} embeddings, head fitted on {train.runtime}" if t.kind == MINILM_KIND
+             else "lexical head (aws, lexical)" for t in tests]
+    measures: list[Measure] = []
+    parts = [("leave-one-model-out", leave_one_out(train, "groups", c, models, tests)),
+             ("held-out families", held_out_split(train, c, tests)[1])]
+    for split, per_test in parts:
+        for name, folds in zip(names, per_test, strict=True):
+            measures += summarise(name, split, folds)
     if styles:
-        measures += style_measures(candidate, leave_one_out(data, "kinds", c))
+        for name, folds in zip(names, leave_one_out(train, "kinds", c, tests=tests), strict=True):
+            measures += style_measures(name, folds)
     return measures
 
 
@@ -313,43 +356,51 @@ def choose_refusal_c(data: RefusalData, grid: Sequence[float] = C_GRID) -> tuple
     """The C with the lowest pooled leave-one-model-out log loss of the calibrated head."""
     losses = {}
     for c in grid:
-        folds = leave_one_out(data, "groups", c)
+        [folds] = leave_one_out(data, "groups", c)
         y = np.concatenate([f.rows.labels for f in folds])
         p = np.clip(np.concatenate([f.p for f in folds]), 1e-6, 1 - 1e-6)
         losses[c] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
     return min(losses, key=losses.__getitem__), losses
 
 
-def train_refusal_models(data_dir: Path, embeddings: EmbeddingBackend, out_dir: Path = MODELS_DIR) -> dict:
-    """Fit the shipped heads (MiniLM and lexical) on the training split, write them as .npz, and return
-    what was written, with the log loss of every C tried."""
+def train_refusal_models(data_dir: Path, embeddings: EmbeddingBackend | Sequence[EmbeddingBackend],
+                         out_dir: Path = MODELS_DIR, choose_c: bool = True) -> dict:
+    """Fit the shipped heads (MiniLM, on the embeddings of every runtime given, and lexical) on the
+    training split, write them as .npz, and return what was written, with the log loss of every C tried
+    (`choose_c`)."""
+    runtimes = list(embeddings) if isinstance(embeddings, Sequence) else [embeddings]
     written = {}
-    for name, backend in (("refusal-minilm", embeddings), ("refusal-lexical", None)):
-        data = featurise(data_dir, backend)
-        best, losses = choose_refusal_c(data)
+    for name, data in (("refusal-minilm", stack([featurise(data_dir, b) for b in runtimes])),
+                       ("refusal-lexical", featurise(data_dir, None))):
+        best, losses = choose_refusal_c(data) if choose_c else (None, {})
         head = shipped_head(data, C_FOR_KIND[data.kind])
         head.save(out_dir / f"{name}.npz")
         written[name] = {"features": data.kind, "columns": int(head.weights.shape[1]),
+                         "embeddings": data.runtime,
                          "c": C_FOR_KIND[data.kind], "c_by_log_loss": best,
                          "log_loss_by_c": {str(k): round(v, 4) for k, v in losses.items()},
                          "threshold": THRESHOLD,
-                         "training_rows": int(np.sum(data.rows.splits == "train")) + ORDINARY_TRAINING}
+                         "training_rows": int(np.sum(data.rows.splits == "train"))
+                         + len(data.ordinary_training)}
     return written
 
 
 def run_evaluation(data_dir: str | Path | None = None, with_heads: bool = True) -> list[Measure]:
-    """Every measure: refusal, then similarity, sentiment and toxicity of both offline backends."""
-    from .._backends.local import LocalEmbeddings
+    """Every measure: refusal (on each MiniLM runtime installed), then similarity, sentiment and toxicity
+    of both offline backends."""
+    from .._backends.local import LocalEmbeddings, local_available
+    from .._backends.onnx import OnnxEmbeddings, onnx_available
     from .data import find_data_dir
 
     folder = find_data_dir(data_dir)
     if data_dir is not None and Path(data_dir).resolve() != folder.resolve():
         raise FileNotFoundError(f"labelled data not found in {str(data_dir)!r}")
-    missing = [name for name in (*XSTEST.values(), AUTHORED) if not (folder / name).is_file()]
+    missing = [name for name in (*XSTEST.values(), *AUTHORED) if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"labelled data incomplete in {str(folder)!r}: missing {', '.join(missing)}")
-    embeddings = LocalEmbeddings()
-    measures = measure_refusal(folder, embeddings) + measure_refusal(folder, None)
+    runtimes: list[EmbeddingBackend] = [OnnxEmbeddings()] if onnx_available() else []
+    runtimes += [LocalEmbeddings()] if local_available() or not runtimes else []
+    measures = measure_refusal(folder, runtimes) + measure_refusal(folder, None)
     if with_heads:
         from .heads import measure_all
 

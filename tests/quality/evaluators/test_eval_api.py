@@ -42,7 +42,9 @@ def test_refusal_measures_hold_across_models_without_embeddings():
     assert min(unseen["ROC AUC, leave-one-model-out"].values) >= 0.93
     assert max(unseen["|ratio - true rate|, leave-one-model-out"].values) <= 0.10
     held_out = measures["F1, held-out families"]
-    assert len(held_out.values) == 2 and min(held_out.values) >= 0.85
+    # 0.80-0.83 since the held-out families include refusal-team-hard.csv's template-free rows (was >= 0.85
+    # on refusal-authored.csv alone): docs/metrics/refusal.md
+    assert len(held_out.values) == 2 and min(held_out.values) >= 0.78
     assert max(measures["benign replies flagged, held-out families"].values) <= 0.10
     assert "worst" in held_out.note
     table = evaluation.format_report(list(measures.values()))

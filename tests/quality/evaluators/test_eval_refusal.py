@@ -200,13 +200,35 @@ def calls_of(pairs):
     return [LLMCall("us.amazon.nova-lite-v1:0", prompt=p, completion=c) for p, c in pairs]
 
 
-def test_benign_replies_are_not_refusals_and_their_mean_score_is_low(scorer):
+@pytest.fixture(scope="module")
+def onnx_scorer():
+    """The same head on the int8 ONNX runtime, which `auto` picks on CPUs without AMX and on Lambda."""
+    from otel_llm._backends.local import LocalSentiment, LocalToxicity
+    from otel_llm._backends.onnx import OnnxEmbeddings, onnx_available
+    from otel_llm._config import Settings
+    from otel_llm._quality.scoring import Scorer
+
+    if not onnx_available():
+        pytest.skip("needs onnxruntime (the lambda extra)")
+    embeddings = OnnxEmbeddings()
+    backends = Backends(embeddings, LocalSentiment(embeddings), LocalToxicity(embeddings), "local")
+    return Scorer(Settings(backend="local", evaluators=("refusal",)), backends=backends)
+
+
+RUNTIMES = ["scorer", "onnx_scorer"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_benign_replies_are_not_refusals_and_their_mean_score_is_low(runtime, request):
+    scorer = request.getfixturevalue(runtime)
     scores = scorer.score_many(calls_of(BENIGN))
     assert [s.refused for s in scores] == [False] * len(BENIGN), [round(s.refusal, 3) for s in scores]
     assert float(np.mean([s.refusal for s in scores])) < 0.05
 
 
-def test_refusals_without_the_usual_words_are_refusals(scorer):
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_refusals_without_the_usual_words_are_refusals(runtime, request):
+    scorer = request.getfixturevalue(runtime)
     scores = scorer.score_many(calls_of(REFUSALS))
     assert [s.refused for s in scores] == [True] * len(REFUSALS), [round(s.refusal, 3) for s in scores]
     assert min(s.refusal for s in scores) > max(s.refusal for s in scorer.score_many(calls_of(BENIGN)))

@@ -5,8 +5,9 @@ The head reads the whole MiniLM embedding of the completion and of its opening (
 are), their highest cosine to the shipped refusal phrases, two fuzzy-match scores (rapidfuzz) of the
 opening against them, and hashed word and character n-grams of the opening. It was fitted on XSTest
 completions of two models and on refusals and hard negatives the team wrote in Bedrock families' styles,
-then Platt-calibrated on leave-one-model-out scores: the score is a probability, and the mean of
-`otel_llm.refusal` estimates the refusal rate. `refused` is that probability at or above 0.5 (the
+embedded by both MiniLM runtimes (int8 ONNX and torch: one head serves both), then Platt-calibrated on
+leave-one-model-out scores: the score is a probability, and the mean of `otel_llm.refusal` estimates the
+refusal rate. `refused` is that probability at or above 0.5 (the
 head's stored threshold). The score does not depend on the model family. Other embedding backends (Titan,
 lexical) cannot feed MiniLM's head: they use a head on the opening's n-grams and the fuzzy scores alone,
 computed here. `docs/metrics/refusal.md` gives the measured figures.
