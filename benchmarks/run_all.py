@@ -34,8 +34,8 @@ PACKAGES = ("otel-llm", "opentelemetry-sdk", "boto3", "botocore", "opentelemetry
             "opentelemetry-instrumentation-bedrock", "onnxruntime", "torch")
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 
-FULL = {"calls": 1500, "rounds": 3, "warmup_s": 3.0, "load_s": 10.0, "load_rounds": 2, "pairs": 192,
-        "repeat": 3, "other_pairs": 96, "rss_calls": 100_000, "aws_calls": 1000, "lambda": True}
+FULL = {"calls": 1200, "rounds": 3, "warmup_s": 3.0, "load_s": 10.0, "load_rounds": 2, "pairs": 192,
+        "repeat": 3, "other_pairs": 96, "rss_calls": 100_000, "aws_calls": 500, "lambda": True}
 QUICK = {"calls": 100, "rounds": 2, "warmup_s": 1.0, "load_s": 3.0, "load_rounds": 1, "pairs": 32,
          "repeat": 1, "other_pairs": 0, "rss_calls": 3000, "aws_calls": 60, "lambda": False}
 
