@@ -37,7 +37,7 @@ FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16"
 FULL = {"calls": 1200, "rounds": 3, "warmup_s": 3.0, "load_s": 10.0, "load_rounds": 2, "pairs": 192,
         "repeat": 3, "other_pairs": 96, "rss_calls": 100_000, "aws_calls": 500, "lambda": True}
 QUICK = {"calls": 100, "rounds": 2, "warmup_s": 1.0, "load_s": 3.0, "load_rounds": 1, "pairs": 32,
-         "repeat": 1, "other_pairs": 0, "rss_calls": 3000, "aws_calls": 60, "lambda": False}
+         "repeat": 1, "other_pairs": 16, "rss_calls": 3000, "aws_calls": 60, "lambda": False}
 
 
 def python(script: str, *args: str, timeout: float = 1800) -> dict | list:
@@ -135,8 +135,17 @@ def main() -> int:
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--no-sweep", action="store_true",
                         help="leave out the CPU-budget sweep variants (always left out with --quick)")
+    parser.add_argument("--raw", help="also write the measurements as JSON to this file")
+    parser.add_argument("--from-raw", help="render --out from a --raw file instead of measuring")
+    parser.add_argument("--lambda", dest="lambda_size", action="store_true",
+                        help="measure the lambda extra's size with --quick too (about a minute)")
     args = parser.parse_args()
-    cfg = QUICK if args.quick else FULL
+    cfg = dict(QUICK if args.quick else FULL)
+    cfg["lambda"] = cfg["lambda"] or args.lambda_size
+    if args.from_raw:
+        raw = json.loads(Path(args.from_raw).read_text(encoding="utf-8"))
+        Path(args.out).write_text(report.render(**raw), encoding="utf-8")
+        return 0
     started = time.monotonic()
 
     def log(msg: str) -> None:
@@ -157,7 +166,10 @@ def main() -> int:
     log("aws")
     lam = python("lambda_size.py", "--json") if cfg["lambda"] else None
     info.update(load_after=os.getloadavg(), minutes=(time.monotonic() - started) / 60)
-    text = report.render(info, calls, load, rates, rss, aws, lam)
+    raw = {"info": info, "calls": calls, "load": load, "rates": rates, "rss": rss, "aws": aws, "lam": lam}
+    if args.raw:
+        Path(args.raw).write_text(json.dumps(raw), encoding="utf-8")
+    text = report.render(**raw)
     Path(args.out).write_text(text, encoding="utf-8")
     log(f"wrote {args.out}")
     print(text)
