@@ -126,6 +126,13 @@ def render(info: dict, calls: dict, load: dict, rates: list[dict], rss: dict, aw
     cfg = info["config"]
     v = info["versions"]
     out = ["# Benchmark results (`make bench`)", ""]
+    busy = max(info["load_before"][0], info["load_after"][0]) > 0.5 * (info["cores"] or 1)
+    if busy or info.get("nice"):
+        out += [f"> **LOADED MACHINE**: load average {info['load_before'][0]:.1f} before and "
+                f"{info['load_after'][0]:.1f} after on {info['cores']} cores"
+                + (f", run at nice {info['nice']}" if info.get("nice") else "")
+                + ": other jobs shared the cores, so wall times (and, less so, CPU times) are noise, not "
+                "figures. Rerun on a quiet machine.", ""]
     if info["quick"]:
         out += [f"> **SMOKE TEST (`--quick`)**: small counts, taken at load average "
                 f"{info['load_before'][0]:.1f}, for checking the harness only. These are not figures; run "
@@ -203,8 +210,12 @@ def render(info: dict, calls: dict, load: dict, rates: list[dict], rss: dict, aw
             worst_w = max((x, w) for x, w in zip(values, WORKLOADS, strict=True) if x is not None)[1] \
                 if known else "-"
             cells.append(f"{label} {max(known):.2f} ({worst_w})" if known else f"{label} n/a")
-        verdict = _verdict(max(ratios[w, m, variant] for w in WORKLOADS for m in ("wall_us", "cpu_us"))
-                           <= limit) if judged else "not judged (a ratio is n/a: noise)"
+        known = [x for w in WORKLOADS for m in ("wall_us", "cpu_us")
+                 if (x := ratios[w, m, variant]) is not None]
+        if known and max(known) > limit:
+            verdict = _verdict(False)  # a miss measured is a miss, whatever noise hid elsewhere
+        else:
+            verdict = _verdict(True) if judged else "not judged (a ratio is n/a: noise)"
         return f"| {name} | {', '.join(cells)} | {verdict} |"
 
     pipe = rates[0]["rates"]["pipeline"]["pairs_per_s"]

@@ -153,7 +153,7 @@ def main() -> int:
 
     info = machine()
     info.update(date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), quick=args.quick,
-                load_before=os.getloadavg(), config=cfg)
+                nice=os.nice(0), load_before=os.getloadavg(), config=cfg)
     variants = VARIANTS + (() if args.no_sweep or args.quick else SWEEP)
     with Servers() as endpoints:
         calls = per_call(endpoints["bedrock"], variants, cfg, log)
