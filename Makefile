@@ -27,15 +27,18 @@ accuracy: $(STAMP)
 	$(VENV)/bin/otel-llm evaluate
 
 # The benchmark has its own venv: the peers it compares with must not join the test venv's zero-code runs.
+# torch first, pinned: a plain torch would pull the multi-GB CUDA build. `make bench QUICK=1` is the short run.
 BENCH := .venv-bench
 $(BENCH)/.installed: pyproject.toml
 	python3 -m venv $(BENCH)
 	$(BENCH)/bin/python -m pip install -q --upgrade pip
-	$(BENCH)/bin/python -m pip install -q -e . opentelemetry-instrumentation-botocore opentelemetry-instrumentation-bedrock
+	$(BENCH)/bin/python -m pip install -q torch==2.13.0
+	$(BENCH)/bin/python -m pip install -q -e '.[local]' opentelemetry-instrumentation-botocore \
+		opentelemetry-instrumentation-bedrock
 	touch $@
 
 bench: $(BENCH)/.installed
-	$(BENCH)/bin/python benchmarks/overhead.py
+	$(BENCH)/bin/python benchmarks/run_all.py $(if $(QUICK),--quick) --out benchmarks/RESULTS.md
 
 clean:
 	rm -rf $(VENV) $(BENCH) build dist src/*.egg-info

@@ -1,0 +1,79 @@
+"""benchmarks/report.py judges the issue-13 bars: ratios to the lighter peer, n/a in noise."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location(
+    "bench_report", Path(__file__).resolve().parents[2] / "benchmarks" / "report.py")
+assert spec is not None and spec.loader is not None
+report = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report)
+
+WORKLOADS = report.WORKLOADS
+
+
+def _run(wall: float, cpu: float) -> dict:
+    return {w: {"wall_us": wall, "cpu_us": cpu} for w in WORKLOADS}
+
+
+def _render(calls: dict, **overrides: object) -> str:
+    info = {"quick": False, "date": "d", "minutes": 1.0, "cpu": "c", "cores": 2, "flags": [],
+            "load_before": (0.1, 0.1, 0.1), "load_after": (0.1, 0.1, 0.1), "python": "3", "versions": {},
+            "runtime": "onnx", "why": "w", "config": {"calls": 1, "rounds": 2, "warmup_s": 1.0, "load_s": 1.0,
+                                                       "load_rounds": 1}}
+    info.update(overrides)
+    load = {v: [{"calls_per_s": 100.0, "p50_ms": 50.0, "p95_ms": 60.0, "cpu_cores": 0.2}]
+            for v in ("bare", "request-path", "default")}
+    rate = {"pairs_per_s": 70.0, "min": 69.0, "max": 71.0, "pairs_per_cpu_s": 80.0}
+    rates = [{"runtime": "OnnxEmbeddings", "pairs": 8, "batch": 8, "repeat": 1, "completion_words_median": 60,
+              "completion_words_max": 200, "load": [0.1, 0.1],
+              "rates": {k: rate for k in ("encoder", "similarity", "pipeline")}}]
+    rss = {"calls": 10, "seconds": 1.0, "runtime": "x", "rss_kib": [100, 100, 101], "peak_kib": 101,
+           "records": {"scored": 5}}
+    aws = [{"workload": "w", "config": "c", "calls": 10, **{k: 1.0 for k in (
+        "titan_requests", "titan_tokens", "sentiment_requests", "sentiment_units", "toxicity_requests",
+        "toxicity_units")}}]
+    return report.render(info, calls, load, rates, rss, aws, None)
+
+
+def _row(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def test_bars_are_judged_against_the_lighter_peer() -> None:
+    calls = {"bare": [_run(1000, 1000)] * 2, "botocore-contrib": [_run(1300, 1300)] * 2,
+             "openllmetry": [_run(1200, 1200)] * 2, "request-path": [_run(1050, 1100)] * 2,
+             "default": [_run(1150, 1300)] * 2}
+    text = _render(calls)
+    assert "wall 0.25" in _row(text, "| request path") and "CPU 0.50" in _row(text, "| request path")
+    assert "**MET**" in _row(text, "| request path")
+    assert "CPU 1.50" in _row(text, "| default install") and "**MISSES**" in _row(text, "| default install")
+    assert "**MET**" in _row(text, "| scoring throughput")
+
+
+def test_a_peer_lost_in_noise_gives_no_verdict() -> None:
+    noisy = [_run(1300, 1300), _run(900, 1300)]  # one round where the peer looks cheaper than bare
+    calls = {"bare": [_run(1000, 1000)] * 2, "botocore-contrib": noisy, "openllmetry": noisy,
+             "request-path": [_run(1050, 1050)] * 2, "default": [_run(1100, 1100)] * 2}
+    row = _row(_render(calls), "| request path")
+    assert "wall n/a" in row and "not judged" in row
+
+
+def test_a_measured_miss_is_a_miss_even_where_noise_hides_another_ratio() -> None:
+    noisy = [_run(1300, 1300), _run(900, 1300)]  # wall lost in noise, CPU clearly measured
+    calls = {"bare": [_run(1000, 1000)] * 2, "botocore-contrib": noisy, "openllmetry": noisy,
+             "request-path": [_run(1050, 1500)] * 2, "default": [_run(1100, 1100)] * 2}
+    text = _render(calls)
+    assert "CPU 1.67" in _row(text, "| request path") and "**MISSES**" in _row(text, "| request path")
+    assert "LOADED MACHINE" not in text
+
+
+def test_a_loaded_machine_is_said_so() -> None:
+    calls = {"bare": [_run(1000, 1000)] * 2, "botocore-contrib": [_run(1300, 1300)] * 2,
+             "openllmetry": [_run(1200, 1200)] * 2, "request-path": [_run(1050, 1100)] * 2,
+             "default": [_run(1150, 1300)] * 2}
+    info_load = {"load_before": (6.0, 5.0, 4.0)}
+    text = _render(calls, **info_load)
+    assert "LOADED MACHINE" in text.splitlines()[2]
