@@ -200,34 +200,38 @@ def render(info: dict, calls: dict, load: dict, rates: list[dict], rss: dict, aw
     out += aws_table(aws)
     out += [""]
 
-    def bar(name: str, variant: str, limit: float) -> str:
-        """The target row: the worst ratio over the workloads, wall and CPU; judged only without n/a."""
-        cells, judged = [], True
+    def bar(name: str, variant: str, limit: float, judged_on: str) -> str:
+        """The target row: the worst ratio over the workloads, wall and CPU, judged on `judged_on` only
+        (the measure the issue names); not judged while one of those ratios is n/a."""
+        cells = []
         for metric, label in (("wall_us", "wall"), ("cpu_us", "CPU")):
             values = [ratios[w, metric, variant] for w in WORKLOADS]
             known = [x for x in values if x is not None]
-            judged = judged and len(known) == len(values)
             worst_w = max((x, w) for x, w in zip(values, WORKLOADS, strict=True) if x is not None)[1] \
                 if known else "-"
-            cells.append(f"{label} {max(known):.2f} ({worst_w})" if known else f"{label} n/a")
-        known = [x for w in WORKLOADS for m in ("wall_us", "cpu_us")
-                 if (x := ratios[w, m, variant]) is not None]
+            mark = " (judged)" if metric == judged_on else ""
+            cells.append(f"{label}{mark} {max(known):.2f} ({worst_w})" if known else f"{label}{mark} n/a")
+        values = [ratios[w, judged_on, variant] for w in WORKLOADS]
+        known = [x for x in values if x is not None]
         if known and max(known) > limit:
             verdict = _verdict(False)  # a miss measured is a miss, whatever noise hid elsewhere
         else:
-            verdict = _verdict(True) if judged else "not judged (a ratio is n/a: noise)"
+            verdict = _verdict(True) if len(known) == len(values) else "not judged (a ratio is n/a: noise)"
         return f"| {name} | {', '.join(cells)} | {verdict} |"
 
     pipe = rates[0]["rates"]["pipeline"]["pairs_per_s"]
     out += ["## Targets (issue 13, and issue 10's throughput)", "",
-            "Ratios: the worst of the four workloads (named), for wall time and for CPU; a bar is met only "
-            "when both are within it.", "",
+            "Ratios: the worst of the four workloads (named), for wall time and for CPU. Each bar is judged "
+            "on the measure issue 13 names: the request path on total process CPU (whatever thread it runs "
+            "on); the default install on loop wall time per call (what a back-to-back app pays; its CPU, "
+            "spent by the scorer at the lowest priority on cores the app leaves idle, is shown beside it).",
+            "",
             "| target | measured | verdict |", "|---|---|---|",
-            bar("request path ≤ 0.5 x lightest peer", "request-path", 0.5),
-            bar("default install, scoring on, ≤ 1.0 x lightest peer", "default", 1.0)]
+            bar("request path ≤ 0.5 x lightest peer", "request-path", 0.5, "cpu_us"),
+            bar("default install, scoring on, ≤ 1.0 x lightest peer", "default", 1.0, "wall_us")]
     for variant in calls:
         if variant.startswith("budget="):
-            out.append(bar(f"(sweep) {_label(variant)} ≤ 1.0 x lightest peer", variant, 1.0))
+            out.append(bar(f"(sweep) {_label(variant)} ≤ 1.0 x lightest peer", variant, 1.0, "wall_us"))
     if lam is not None:
         ok = lam["deployed_mb"] <= lam["limit_mb"] and not lam["torch_installed"] and not lam["score"].get(
             "failed", ["?"]) and lam["score"].get("backend") == "local" and not lam["score"]["torch_imported"]
