@@ -22,6 +22,9 @@ from .._weights import (
     clause_average,
     clean_text,
     main_clause,
+    negation_clause_average,
+    negation_scopes,
+    scope_sums,
     vader_compound,
 )
 from .crossval import Measure, accuracy, choose_c, fit_predict_logistic, roc_auc, spearman, stratified_folds
@@ -82,7 +85,7 @@ SENTIMENT_FOLDS = ((("tweets",), "nyt"), (("nyt",), "tweets"), (("tweets", "nyt"
                    (("tweets", "team-train"), "nyt"), (("nyt", "team-train"), "tweets"),
                    (("tweets", "nyt", "team-train"), "team-test"))
 TEAM_WEIGHT = 3.0  # each team-written training sentence counts as 3 tweets (134 rows beside 6,400)
-SENTIMENT_FEATURES = ("embedding", "embedding+vader", "clause-average")
+SENTIMENT_FEATURES = ("embedding", "embedding+vader", "clause-average", "clause-negation")
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,17 @@ def sentiment_features(embeddings: EmbeddingBackend, texts: list[str], kind: str
     vectors = embed_cached(embeddings, texts)
     if kind == "embedding+vader":
         return np.hstack([vectors, vader_compound(texts)[:, None]])
+    clauses = [main_clause(t) for t in texts]
     if kind == "clause-average":
-        return clause_average(vectors, embed_cached(embeddings, [main_clause(t) for t in texts]))
+        return clause_average(vectors, embed_cached(embeddings, clauses))
+    if kind == "clause-negation":
+        scopes = list(dict.fromkeys(s for t in [*texts, *clauses] for s in negation_scopes(t)))
+        row = {s: i for i, s in enumerate(scopes)}
+        found = embed_cached(embeddings, scopes) if scopes else np.zeros((0, vectors.shape[1]))
+        dims = vectors.shape[1]
+        negated = (scope_sums(lambda s: found[row[s]], texts, dims),
+                   scope_sums(lambda s: found[row[s]], clauses, dims))
+        return negation_clause_average(vectors, embed_cached(embeddings, clauses), *negated)
     return vectors
 
 
@@ -226,6 +238,20 @@ def _toxicity_scores(x: np.ndarray, rows: ToxicityRows, target: np.ndarray, with
     return out_of_fold, fit(tweets, held_out)
 
 
+_PARTNER_SCORES: dict[tuple[str, Path, bool], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _partner_scores(partner: EmbeddingBackend, data_dir: Path,
+                    with_team: bool) -> tuple[np.ndarray, np.ndarray]:
+    """`_toxicity_scores` of the blend's partner (the lexical head): the same for every MiniLM runtime."""
+    key = (partner.name, data_dir, with_team)
+    if key not in _PARTNER_SCORES:
+        rows = toxicity_rows(data_dir)
+        vectors = embed_cached(partner, rows.texts)
+        _PARTNER_SCORES[key] = _toxicity_scores(vectors, rows, rows.toxic, with_team)
+    return _PARTNER_SCORES[key]
+
+
 def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path, partner: EmbeddingBackend | None = None,
                      train_on: Sequence[EmbeddingBackend] | None = None) -> list[Measure]:
     """ROC AUC of toxic vs. not on Davidson's tweets (5-fold CV) and, across domains, on the team's held-out
@@ -241,8 +267,7 @@ def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path, partner: Embe
     candidates = {own_name: {team: _toxicity_scores(own, rows, rows.toxic, team, own_train)
                              for team in (False, True)}}
     if partner is not None:
-        lex = embed_cached(partner, rows.texts)
-        mine, theirs = candidates[own_name], {team: _toxicity_scores(lex, rows, rows.toxic, team)
+        mine, theirs = candidates[own_name], {team: _partner_scores(partner, data_dir, team)
                                               for team in (False, True)}
         w = LEXICAL_BLEND
         candidates[f"{partner.name} head"] = theirs
@@ -355,7 +380,8 @@ def write_report(measures: list[Measure], shipped: dict, path: Path = MODELS_DIR
     path.write_text(json.dumps(report, indent=1) + "\n")
 
 
-RUNTIME_KINDS = ("embedding", "clause-average")  # sentiment candidates measured per MiniLM runtime
+# sentiment candidates measured per MiniLM runtime
+RUNTIME_KINDS = ("embedding", "clause-average", "clause-negation")
 
 
 def measure_runtimes(runtimes: Sequence[EmbeddingBackend], data_dir: Path,
