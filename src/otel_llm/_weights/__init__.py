@@ -50,6 +50,7 @@ _SCOPE_END = re.compile(r"\b(?:but|and|yet|so|because|although|though|while|howe
 _EMPHATIC = re.compile(r"\b(?:at all|in the slightest|whatsoever|in any way|one bit|by any means)\b",
                        re.IGNORECASE)
 _SCOPE_WORDS = 3
+_SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 NEGATION_WEIGHT = 1.0  # how much of a negated phrase's embedding a "clause-negation" head takes away
 
 
@@ -106,11 +107,15 @@ def negation_scopes(text: str) -> list[str]:
 
 
 def scope_sums(vectors: Callable[[str], np.ndarray], texts: Sequence[str], dimensions: int) -> np.ndarray:
-    """Per text, the sum of `vectors(phrase)` over its `negation_scopes` (zero when it negates nothing)."""
+    """Per text, the sum of `vectors(phrase)` over its `negation_scopes` divided by its number of sentences
+    (a text's embedding is about the mean of its sentences'); zero when it negates nothing."""
     out = np.zeros((len(texts), dimensions))
     for row, text in enumerate(texts):
-        for scope in negation_scopes(text):
+        scopes = negation_scopes(text)
+        for scope in scopes:
             out[row] += vectors(scope)
+        if scopes:
+            out[row] /= max(1, len(_SENTENCE_END.findall(text.strip())))
     return out
 
 
