@@ -1,13 +1,15 @@
 """What the local sentiment and toxicity heads must get right on text nobody trained them on: negation,
-contrast, insults without profanity, masked profanity, floods and moderation notes. None of these
-sentences is in the training data."""
+contrast, insults without profanity, masked profanity, floods and moderation notes, on both MiniLM runtimes
+(torch and the int8 ONNX model). None of these sentences is in the training data."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from otel_llm._backends.local import LocalSentiment, LocalToxicity
-from otel_llm._weights import clean_text, main_clause
+from otel_llm._backends.onnx import OnnxEmbeddings, onnx_available
+from otel_llm._weights import clean_text, main_clause, negation_scopes, scope_sums
 
 pytestmark = pytest.mark.slow
 
@@ -21,20 +23,49 @@ CONTRAST_NEGATIVE = ["The trailer looked exciting, but the film itself is a tedi
                      "The phone is pretty, however the battery dies before lunch."]
 
 
-def _labels(minilm, texts):
-    return [r.label for r in LocalSentiment(minilm).sentiment(texts)]
+@pytest.fixture(scope="module", params=["torch", "onnx-int8"])
+def runtime(request):
+    """MiniLM on torch, then on the int8 ONNX model that OTEL_LLM_LOCAL_RUNTIME=auto picks without AMX."""
+    if request.param == "torch":
+        return request.getfixturevalue("minilm")
+    if not onnx_available():
+        pytest.skip("onnxruntime is not installed")
+    return OnnxEmbeddings()
 
 
-@pytest.mark.xfail(strict=True, reason="known error, in docs/metrics/sentiment.md: negation ('not bad at "
-                   "all', 'not good') is not handled: such sentences read neutral or keep the word's tone")
-def test_negation_flips_sentiment(minilm):
-    assert _labels(minilm, NEGATED_POSITIVE) == ["positive"] * len(NEGATED_POSITIVE)
-    assert _labels(minilm, NEGATED_NEGATIVE) == ["negative"] * len(NEGATED_NEGATIVE)
+def _labels(embeddings, texts):
+    return [r.label for r in LocalSentiment(embeddings).sentiment(texts)]
 
 
-def test_contrast_is_judged_by_its_conclusion(minilm):
-    assert _labels(minilm, CONTRAST_POSITIVE) == ["positive"] * len(CONTRAST_POSITIVE)
-    assert _labels(minilm, CONTRAST_NEGATIVE) == ["negative"] * len(CONTRAST_NEGATIVE)
+def test_negation_flips_sentiment(runtime):
+    assert _labels(runtime, NEGATED_POSITIVE[:2]) == ["positive"] * 2
+    assert _labels(runtime, NEGATED_NEGATIVE) == ["negative"] * len(NEGATED_NEGATIVE)
+
+
+@pytest.mark.xfail(strict=True, reason="known error, in docs/metrics/sentiment.md: a negated word that reads "
+                   "only mildly negative alone ('wasn't confusing in the slightest') flips only to neutral")
+def test_negation_flips_a_mild_word(runtime):
+    assert _labels(runtime, NEGATED_POSITIVE[2:]) == ["positive"]
+
+
+def test_contrast_is_judged_by_its_conclusion(runtime):
+    assert _labels(runtime, CONTRAST_POSITIVE) == ["positive"] * len(CONTRAST_POSITIVE)
+    assert _labels(runtime, CONTRAST_NEGATIVE) == ["negative"] * len(CONTRAST_NEGATIVE)
+
+
+def test_negation_scopes_are_the_negated_phrases():
+    assert negation_scopes("The hotel was not bad.") == ["bad"]
+    assert negation_scopes("It wasn't slow at all, and it never crashed.") == ["slow", "slow", "crashed"]
+    assert negation_scopes("Not at all cheap") == ["cheap", "cheap"]  # emphatic: counted twice
+    assert negation_scopes("It does not work with my old phone.") == ["work with my"]  # 3 words at most
+    for idiom in ("Not only fast but cheap.", "Couldn't be happier.", "I can't wait!", "No doubt it works."):
+        assert negation_scopes(idiom) == []
+    assert negation_scopes("A plain sentence.") == []
+
+
+def test_negated_phrases_weigh_by_sentence():
+    ones = scope_sums(lambda phrase: np.ones(2), ["Not bad at all.", "Not bad. Fine. Good!", "Fine."], 2)
+    np.testing.assert_allclose(ones, [[2, 2], [1 / 3, 1 / 3], [0, 0]])
 
 
 def test_main_clause_is_what_follows_the_contrast():
@@ -54,14 +85,14 @@ HARMLESS = ["aaaaaaaaaaaa!!!!!!!!!!!!",
             "To reset your password, open Settings and choose Security."]
 
 
-def test_insults_without_profanity_and_masked_profanity_are_toxic(minilm):
-    results = LocalToxicity(minilm).toxicity(INSULTS + MASKED)
+def test_insults_without_profanity_and_masked_profanity_are_toxic(runtime):
+    results = LocalToxicity(runtime).toxicity(INSULTS + MASKED)
     assert [r.score > 0.5 for r in results] == [True] * len(results)
     assert all("toxic" in r.categories for r in results)
 
 
-def test_floods_and_moderation_notes_are_not_toxic(minilm):
-    results = LocalToxicity(minilm).toxicity(HARMLESS)
+def test_floods_and_moderation_notes_are_not_toxic(runtime):
+    results = LocalToxicity(runtime).toxicity(HARMLESS)
     assert [r.score < 0.5 for r in results] == [True] * len(HARMLESS)
     assert all(r.categories == () for r in results)
 

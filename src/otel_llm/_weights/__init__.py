@@ -42,6 +42,16 @@ _LEADING_CONCESSION = re.compile(
     r"^\s*(?:although|though|even though|even if|while|whereas|despite)\b[^,;]*[,;]\s*", re.IGNORECASE)
 _CONTRAST = re.compile(r"\b(?:but|however|yet|nevertheless|nonetheless)\b[,:]?\s*", re.IGNORECASE)
 _MIN_CLAUSE_CHARS = 10
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|nothing|none|nobody|neither|nor|hardly|barely|without|cannot|\w+n['\u2019]t)\b\s+"
+    r"(?!(?:only|just|to mention|doubt|wonder|matter|but|be \w+er\b|be more|be less|wait|help)\b)"
+    r"(?=([^,.;:!?]+))", re.IGNORECASE)
+_SCOPE_END = re.compile(r"\b(?:but|and|yet|so|because|although|though|while|however)\b", re.IGNORECASE)
+_EMPHATIC = re.compile(r"\b(?:at all|in the slightest|whatsoever|in any way|one bit|by any means)\b",
+                       re.IGNORECASE)
+_SCOPE_WORDS = 3
+_SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
+NEGATION_WEIGHT = 1.0  # how much of a negated phrase's embedding a "clause-negation" head takes away
 
 
 def clean_text(text: str) -> str:
@@ -79,6 +89,44 @@ def main_clause(text: str) -> str:
     return text
 
 
+def negation_scopes(text: str) -> list[str]:
+    """The phrases `text` negates: what follows each "not" / "no" / "never" / "...n't", up to the next mark,
+    conjunction, "at all"-like phrase or 3 words ("The hotel was not bad." -> ["bad"]). A negation made
+    emphatic ("not bad at all", "not in the slightest") lists its phrase twice. Idioms whose negation does
+    not flip the tone ("not only", "no doubt", "couldn't be happier", "can't wait") give none."""
+    scopes = []
+    for found in _NEGATION.finditer(text):
+        reach = _SCOPE_END.split(found.group(1))[0]
+        emphatic = _EMPHATIC.search(reach)
+        if emphatic:  # "not bad at all" -> "bad"; "not at all bad" -> "bad"
+            reach = reach[:emphatic.start()] if reach[:emphatic.start()].strip() else reach[emphatic.end():]
+        scope = " ".join(reach.split()[:_SCOPE_WORDS])
+        if len(scope) > 1:
+            scopes += [scope, scope] if emphatic else [scope]
+    return scopes
+
+
+def scope_sums(vectors: Callable[[str], np.ndarray], texts: Sequence[str], dimensions: int) -> np.ndarray:
+    """Per text, the sum of `vectors(phrase)` over its `negation_scopes` divided by its number of sentences
+    (a text's embedding is about the mean of its sentences'); zero when it negates nothing."""
+    out = np.zeros((len(texts), dimensions))
+    for row, text in enumerate(texts):
+        scopes = negation_scopes(text)
+        for scope in scopes:
+            out[row] += vectors(scope)
+        if scopes:
+            out[row] /= max(1, len(_SENTENCE_END.findall(text.strip())))
+    return out
+
+
+def negation_clause_average(whole: np.ndarray, clause: np.ndarray, whole_negated: np.ndarray,
+                            clause_negated: np.ndarray, weight: float = NEGATION_WEIGHT) -> np.ndarray:
+    """Unit rows of (whole - weight x its negated phrases) + (clause - weight x its negated phrases): the
+    `*_negated` rows are the sums of the embeddings of each text's `negation_scopes` (zero rows if none)."""
+    return clause_average(np.asarray(whole, dtype=np.float64) - weight * np.asarray(whole_negated),
+                          np.asarray(clause, dtype=np.float64) - weight * np.asarray(clause_negated))
+
+
 def clause_average(whole: np.ndarray, clause: np.ndarray) -> np.ndarray:
     """Unit rows of whole + clause embedding: a contrast's conclusion counts twice, the rest once."""
     rows = np.asarray(whole, dtype=np.float64) + np.asarray(clause, dtype=np.float64)
@@ -100,7 +148,7 @@ class LinearHead:
     mean: np.ndarray  # (features,)
     scale: np.ndarray  # (features,)
     thresholds: np.ndarray  # (outputs,)
-    features: str = "embedding"  # what the columns are: "embedding", "embedding+vader" or "clause-average"
+    features: str = "embedding"  # "embedding", "embedding+vader", "clause-average" or "clause-negation"
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(rows, outputs) probabilities."""
@@ -156,34 +204,52 @@ class SentimentHead:
 
     @property
     def reads_clauses(self) -> bool:
-        return self.head.features == "clause-average"
+        return self.head.features in ("clause-average", "clause-negation")
 
-    def features(self, embeddings: np.ndarray, texts: Sequence[str],
-                 clauses: np.ndarray | None = None) -> np.ndarray:
-        """The head's input rows; `clauses` (embeddings of each text's `main_clause`) for a clause head."""
+    @property
+    def reads_negation(self) -> bool:
+        return self.head.features == "clause-negation"
+
+    def features(self, embeddings: np.ndarray, texts: Sequence[str], clauses: np.ndarray | None = None,
+                 negated: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """The head's input rows; `clauses` (embeddings of each text's `main_clause`) for a clause head, and
+        `negated` (`scope_sums` of the texts and of their main clauses) for a negation head."""
         if self.head.features == "embedding+vader":
             return np.hstack([embeddings, vader_compound(texts)[:, None]])
         if self.reads_clauses:
-            if clauses is None:
-                raise ValueError("this sentiment head needs the embeddings of the texts' main clauses")
+            if clauses is None or (self.reads_negation and negated is None):
+                raise ValueError("this sentiment head needs the embeddings of the texts' main clauses"
+                                 + (" and negated phrases" if self.reads_negation else ""))
+            if negated is not None and self.reads_negation:
+                return negation_clause_average(embeddings, clauses, *negated)
             return clause_average(embeddings, clauses)
         return embeddings
 
     def judge(self, embed: Callable[[Sequence[str]], np.ndarray],
               texts: Sequence[str]) -> list[SentimentResult]:
-        """Results for `texts`, embedded by `embed` in one call (with main clauses, for a clause head)."""
+        """Results for `texts`, embedded by `embed` in one call (with main clauses and negated phrases, for
+        the heads that read them)."""
         texts = list(texts)
         if not self.reads_clauses:
             return self.predict(embed(texts), texts)
         clauses = [main_clause(t) for t in texts]
-        extra = list(dict.fromkeys(c for c, t in zip(clauses, texts, strict=True) if c is not t))
+        extra = [c for c, t in zip(clauses, texts, strict=True) if c is not t]
+        if self.reads_negation:
+            extra += [scope for text in texts + clauses for scope in negation_scopes(text)]
+        extra = list(dict.fromkeys(extra))
         vectors = embed(texts + extra)
         row = {text: i for i, text in enumerate(texts)} | {c: len(texts) + i for i, c in enumerate(extra)}
-        return self.predict(vectors[:len(texts)], texts, vectors[[row[c] for c in clauses]])
+        negated = None
+        if self.reads_negation:
+            dims = vectors.shape[1]
+            negated = (scope_sums(lambda p: vectors[row[p]], texts, dims),
+                       scope_sums(lambda p: vectors[row[p]], clauses, dims))
+        return self.predict(vectors[:len(texts)], texts, vectors[[row[c] for c in clauses]], negated)
 
-    def predict(self, embeddings: np.ndarray, texts: Sequence[str],
-                clauses: np.ndarray | None = None) -> list[SentimentResult]:
-        scores = 2.0 * self.head.probabilities(self.features(embeddings, texts, clauses))[:, 0] - 1.0
+    def predict(self, embeddings: np.ndarray, texts: Sequence[str], clauses: np.ndarray | None = None,
+                negated: tuple[np.ndarray, np.ndarray] | None = None) -> list[SentimentResult]:
+        features = self.features(embeddings, texts, clauses, negated)
+        scores = 2.0 * self.head.probabilities(features)[:, 0] - 1.0
         band = float(self.head.thresholds[0])
         labels = np.where(scores >= band, "positive", np.where(scores <= -band, "negative", "neutral"))
         return [SentimentResult(float(s), str(label)) for s, label in zip(scores, labels, strict=True)]
