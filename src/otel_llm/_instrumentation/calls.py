@@ -30,8 +30,6 @@ from .._failures import report_failure, safe_call
 from .._redaction import redact_exchange
 from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .semconv import (
-    TOKEN_INPUT,
-    TOKEN_OUTPUT,
     Telemetry,
     request_attributes,
     set_content_attributes,
@@ -188,9 +186,7 @@ class BedrockCall:
         sets = self.attribute_sets
         attrs, input_attrs, output_attrs = sets.base, sets.input_tokens, sets.output_tokens
         if error is not None:
-            attrs = {**attrs, error_attributes.ERROR_TYPE: error}
-            input_attrs = {**attrs, **TOKEN_INPUT}
-            output_attrs = {**attrs, **TOKEN_OUTPUT}
+            attrs, input_attrs, output_attrs = sets.with_error(error)
         measurements = []
         if streamed and self.first_chunk_s is not None:
             measurements.append((telemetry.time_to_first_chunk, self.first_chunk_s, attrs))
