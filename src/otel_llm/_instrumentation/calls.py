@@ -323,18 +323,28 @@ def load_json_body(body: Any) -> dict[str, Any] | None:
 
 
 def replace_body(response: dict[str, Any]) -> bytes | None:
-    """Read the response's StreamingBody and put an equivalent fresh one in its place."""
+    """Read the response's StreamingBody and leave it unread for the user: botocore's own body, its raw
+    stream swapped for the bytes read (same object, same content-length check); any other body is
+    replaced by an equivalent fresh StreamingBody."""
     body = response.get("body")
     if body is None or not hasattr(body, "read"):
         return None
+    in_place = type(body) is StreamingBody and hasattr(body, "_raw_stream") and hasattr(body, "_amount_read")
+    raw = body._raw_stream if in_place else body
     try:
         data = body.read()
     except Exception as exc:  # what was read is lost: the user's read must fail the same way
-        response["body"] = StreamingBody(_FailedRead(exc), None)
+        if in_place:
+            body._raw_stream = _FailedRead(exc)
+        else:
+            response["body"] = StreamingBody(_FailedRead(exc), None)
         raise
-    response["body"] = StreamingBody(io.BytesIO(data), len(data))
+    if in_place:
+        body._raw_stream, body._amount_read = io.BytesIO(data), 0
+    else:
+        response["body"] = StreamingBody(io.BytesIO(data), len(data))
     try:
-        body.close()
+        raw.close()
     except Exception as exc:
         report_failure("instrumentation", exc)
     return data
