@@ -197,7 +197,8 @@ class BedrockCall:
         if response.output_tokens is not None:
             measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
         telemetry.recorder.add(measurements)
-        if span.is_recording():
+        recording = span.is_recording()
+        if recording:
             set_response_attributes(span, response)
             if streamed and self.first_chunk_s is not None:
                 span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
@@ -212,7 +213,7 @@ class BedrockCall:
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))
-        if sidechannel.listening() and self.scored and span.is_recording():
+        if recording and sidechannel.listening() and self.scored:
             span_context = span.get_span_context()
             sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
         span.end()

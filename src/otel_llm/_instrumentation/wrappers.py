@@ -61,7 +61,11 @@ class ApiCallWrapper:
 
 def finish(call: BedrockCall, response: Any, body: bytes | None = None) -> Any:
     """Read the response into the call (`BedrockCall.succeed`), never raising; returns the response."""
-    safe_call("instrumentation", call.succeed, response, body, recover=partial(call.end_quietly, None))
+    try:
+        call.succeed(response, body)
+    except Exception as exc:  # as `safe_call` with `end_quietly` to recover, without a partial per call
+        report_failure("instrumentation", exc)
+        safe_call("instrumentation", call.end_quietly, None)
     return response
 
 
