@@ -8,7 +8,8 @@ observable instrument's callback does it, and the SDK runs those callbacks befor
 synchronous instruments, so `force_flush()`, `shutdown()`, a periodic export or
 `InMemoryMetricReader.get_metrics_data()` right after a call includes it, with any number of readers.
 The exported points are the ones `record` would give: the same bucket counts, min, max and count, and
-the same sum (each collection starts the SDK's sum at 0 and ours adds the values in call order).
+the same sum (each collection starts the SDK's sum at 0 and ours adds the values in call order; with
+several readers collecting at different times, a reader's sum may differ from it in the last bit).
 
 The merge reaches into SDK internals, so it is used only where it provably matches: the SDK's explicit
 bucket histogram aggregation with our boundaries, no attribute filter in a view, an exemplar filter
