@@ -5,6 +5,7 @@ and the drain instrument exports nothing."""
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -145,3 +146,24 @@ def test_instr_concurrent_callers_lose_no_measurement() -> None:
 
     [point] = _points(reader)["h"]
     assert (point.count, point.sum, point.bucket_counts) == (16000, 14000.0, (8000, 0, 8000, 0, 0))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_instr_forked_child_starts_without_the_parents_measurements() -> None:
+    recorder, histogram, (reader, _) = _recorder()
+    recorder.add([(histogram, 1.0, {}), (histogram, 1.0, {})])
+
+    pid = os.fork()
+    if pid == 0:  # child: the parent's local measurements are the parent's
+        ok = False
+        try:
+            recorder.add([(histogram, 5.0, {})])
+            [point] = _points(reader)["h"]
+            ok = (point.count, point.sum) == (1, 5.0)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    [point] = _points(reader)["h"]
+    assert (point.count, point.sum) == (2, 2.0)

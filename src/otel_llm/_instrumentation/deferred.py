@@ -21,7 +21,9 @@ The observable instrument itself observes nothing, so it exports nothing.
 from __future__ import annotations
 
 import math
+import os
 import threading
+import weakref
 from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
@@ -66,6 +68,7 @@ class DeferredRecorder:
         self._boundaries: dict[int, tuple[Histogram, tuple[float, ...] | None]] = {}
         meter.create_observable_gauge(DRAIN_INSTRUMENT, callbacks=[self._on_collect],
                                       description="Merges otel-llm's call metrics; observes nothing.")
+        _recorders.add(self)
 
     def add(self, entries: Iterable[Entry]) -> None:
         """Record measurements (the hot path)."""
@@ -123,6 +126,22 @@ class DeferredRecorder:
     def _on_collect(self, options: CallbackOptions) -> Iterable[Observation]:
         self.drain()
         return ()
+
+    def _after_fork_in_child(self) -> None:
+        # What is local is the parent's to export; the child starts empty (a lock may have been held).
+        self._lock, self._merge_lock, self._series = threading.Lock(), threading.Lock(), {}
+
+
+_recorders: weakref.WeakSet[DeferredRecorder] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for recorder in list(_recorders):
+        recorder._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _matches(histogram: Any) -> list[Any]:
