@@ -65,7 +65,7 @@ class Telemetry:
         return found
 
     def stop(self) -> None:
-        """Record what is still queued and stop the drain thread (on `uninstrument()`)."""
+        """Merge the call metrics still held locally into the SDK (on `uninstrument()`)."""
         self.recorder.stop()
 
     def resolved_model(self, model_id: str) -> str | None:
