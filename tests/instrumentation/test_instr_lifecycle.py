@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import pytest
 from botocore.client import BaseClient
 from botocore.response import StreamingBody
-from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import (
+    is_http_instrumentation_enabled,
+    is_instrumentation_enabled,
+    suppress_instrumentation,
+)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -170,3 +176,61 @@ def test_instr_huge_response_bodies_are_returned_unparsed_with_header_tokens(ins
     [span] = instrumented.genai_spans()
     assert span.attributes["gen_ai.usage.output_tokens"] == 7
     assert instrumented.records()[0].completion == ""  # not decoded on the caller's thread
+
+
+def test_instr_the_http_send_runs_under_our_span_without_http_instrumentation(instrumented: Any) -> None:
+
+    seen: list[tuple[bool, bool, Any]] = []
+    client = instrumented.emulator.client()
+    client.meta.events.register("before-send.bedrock-runtime.*", lambda **_: seen.append(
+        (is_http_instrumentation_enabled(), is_instrumentation_enabled(), trace.get_current_span())))
+
+    _converse(client)
+
+    [(http_enabled, enabled, current)] = seen
+    [span] = instrumented.genai_spans()
+    assert (http_enabled, enabled) == (False, True)
+    assert current.get_span_context().span_id == span.context.span_id
+    assert is_http_instrumentation_enabled()  # restored after the call
+
+
+def _whole(body: Any) -> Any:
+    return [body.read()]
+
+
+def _parts(body: Any) -> Any:
+    return [body.read(3), body.read(0), body.read(10), body.read(), body.read()]
+
+
+def _chunks(body: Any) -> Any:
+    return list(body.iter_chunks(7))
+
+
+def _lines(body: Any) -> Any:
+    return list(body.iter_lines(chunk_size=5, keepends=True))
+
+
+def _managed(body: Any) -> Any:
+    with body as inner:  # botocore hands out its raw stream here
+        return [inner.read(4), inner.read()]
+
+
+@pytest.mark.parametrize("pattern", [_whole, _parts, _chunks, _lines, _managed])
+def test_instr_the_response_body_reads_as_an_uninstrumented_one(harness: Any, pattern: Any) -> None:
+    text = "Line one. Line two, a little longer. Last."
+    request = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                          "messages": [{"role": "user", "content": "hi"}]})
+    results = []
+    for instrument in (False, True):
+        if instrument:
+            harness.instrument()
+        harness.emulator.enqueue(Reply(text=text))
+        response = harness.emulator.client().invoke_model(modelId=MODEL, body=request)
+        body = response["body"]
+        pieces = pattern(body)  # compared by size, and whole with the message id (random) masked
+        whole = re.sub(rb"msg_bdrk_[0-9a-f]+", b"id", b"".join(pieces))
+        results.append((type(body), [len(p) for p in pieces], whole))
+        if pattern is not _managed:  # after the context manager the stream is closed
+            assert body.read() == b""
+    assert results[0] == results[1]
+    assert harness.records()[0].completion == text

@@ -29,8 +29,6 @@ from .._failures import report_failure, safe_call
 from .._redaction import redact_exchange
 from ..record import SIGNAL_GUARDRAIL, LLMCall
 from .semconv import (
-    TOKEN_INPUT,
-    TOKEN_OUTPUT,
     Telemetry,
     request_attributes,
     set_content_attributes,
@@ -187,9 +185,7 @@ class BedrockCall:
         sets = self.attribute_sets
         attrs, input_attrs, output_attrs = sets.base, sets.input_tokens, sets.output_tokens
         if error is not None:
-            attrs = {**attrs, error_attributes.ERROR_TYPE: error}
-            input_attrs = {**attrs, **TOKEN_INPUT}
-            output_attrs = {**attrs, **TOKEN_OUTPUT}
+            attrs, input_attrs, output_attrs = sets.with_error(error)
         measurements = []
         if streamed and self.first_chunk_s is not None:
             measurements.append((telemetry.time_to_first_chunk, self.first_chunk_s, attrs))
@@ -200,7 +196,8 @@ class BedrockCall:
         if response.output_tokens is not None:
             measurements.append((telemetry.token_usage, response.output_tokens, output_attrs))
         telemetry.recorder.add(measurements)
-        if span.is_recording():
+        recording = span.is_recording()
+        if recording:
             set_response_attributes(span, response)
             if streamed and self.first_chunk_s is not None:
                 span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
@@ -215,7 +212,7 @@ class BedrockCall:
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))
-        if sidechannel.listening() and self.scored and span.is_recording():
+        if recording and sidechannel.listening() and self.scored:
             span_context = span.get_span_context()
             sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
         span.end()
@@ -326,18 +323,28 @@ def load_json_body(body: Any) -> dict[str, Any] | None:
 
 
 def replace_body(response: dict[str, Any]) -> bytes | None:
-    """Read the response's StreamingBody and put an equivalent fresh one in its place."""
+    """Read the response's StreamingBody and leave it unread for the user: botocore's own body, its raw
+    stream swapped for the bytes read (same object, same content-length check); any other body is
+    replaced by an equivalent fresh StreamingBody."""
     body = response.get("body")
     if body is None or not hasattr(body, "read"):
         return None
+    in_place = type(body) is StreamingBody and hasattr(body, "_raw_stream") and hasattr(body, "_amount_read")
+    raw = body._raw_stream if in_place else body
     try:
         data = body.read()
     except Exception as exc:  # what was read is lost: the user's read must fail the same way
-        response["body"] = StreamingBody(_FailedRead(exc), None)
+        if in_place:
+            body._raw_stream = _FailedRead(exc)
+        else:
+            response["body"] = StreamingBody(_FailedRead(exc), None)
         raise
-    response["body"] = StreamingBody(io.BytesIO(data), len(data))
+    if in_place:
+        body._raw_stream, body._amount_read = io.BytesIO(data), 0
+    else:
+        response["body"] = StreamingBody(io.BytesIO(data), len(data))
     try:
-        body.close()
+        raw.close()
     except Exception as exc:
         report_failure("instrumentation", exc)
     return data

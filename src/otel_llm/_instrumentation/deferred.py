@@ -1,121 +1,135 @@
-"""Call-metric records taken off the caller's thread, without weakening flush semantics.
+"""Call metrics aggregated where they are recorded, handed to the SDK at each collection.
 
-A call appends `(histogram, value, attributes)` to a bounded queue. Every metric collection drains
-the queue first: an observable instrument's callback does it, and the SDK runs those callbacks before
-it collects the synchronous instruments, so `force_flush()`, `shutdown()`, a periodic export or
+The SDK's `Histogram.record` costs about 90 K instructions a measurement (a `Measurement`, the exemplar
+filter, a dict copy and a frozenset of the attributes, three locks), and a call makes 2-4 of them. So a
+call adds its values to a local explicit-bucket histogram per (instrument, attribute dict): a lock, a
+dict lookup, a bisect. Every metric collection merges those into the SDK's own aggregations first: an
+observable instrument's callback does it, and the SDK runs those callbacks before it collects the
+synchronous instruments, so `force_flush()`, `shutdown()`, a periodic export or
 `InMemoryMetricReader.get_metrics_data()` right after a call includes it, with any number of readers.
-Between collections a background thread drains the queue so it stays small. The observable
-instrument itself observes nothing, so it exports nothing.
+The exported points are the ones `record` would give: the same bucket counts, min, max and count, and
+the same sum (each collection starts the SDK's sum at 0 and ours adds the values in call order; with
+several readers collecting at different times, a reader's sum may differ from it in the last bit).
+
+The merge reaches into SDK internals, so it is used only where it provably matches: the SDK's explicit
+bucket histogram aggregation with our boundaries, no attribute filter in a view, an exemplar filter
+that samples nothing here (trace-based: no span is current at collection; or always-off). Anything else
+(a proxy meter, a view with another aggregation, another SDK) gets `Histogram.record` per value, inline.
+The observable instrument itself observes nothing, so it exports nothing.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
-import time
 import weakref
-from collections import deque
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
 from .._failures import report_failure
 
-MAX_PENDING = 16384  # entries; at ~3 per call, seconds of traffic at any realistic call rate
-DRAIN_INTERVAL_S = 0.5
-DRAIN_BATCH = 32  # entries recorded between GIL yields, so a drain never holds a caller up long
 DRAIN_INSTRUMENT = "otel_llm.internal.call_metrics_drain"
+MAX_SERIES = 4096  # local series (instrument x attribute dict) before a merge is forced on the caller
+# Recorded per value (the fallback): a context with no span, so exemplars are what the drain thread gave.
+_NO_SPAN = Context({"otel_llm.call_metrics": True})
+_SAMPLES_NOTHING = frozenset({"TraceBasedExemplarFilter", "AlwaysOffExemplarFilter"})
 
 Entry = tuple[Histogram, float, dict[str, Any]]
 
 
-class MeasurementsDropped(RuntimeError):
-    """The queue was full (nothing drained it): these call measurements were not recorded."""
+class _Series:
+    """One local histogram: the values of one instrument with one attribute dict since the last merge."""
 
-    content_free = True  # its message is a count: failure logs may show it
+    __slots__ = ("attributes", "buckets", "max", "min", "sum")
+
+    def __init__(self, attributes: dict[str, Any], size: int) -> None:
+        self.attributes = attributes  # held: the key is its id
+        self.buckets = [0] * size
+        self.sum: float = 0
+        self.min = math.inf
+        self.max = -math.inf
 
 
 class DeferredRecorder:
-    """The queue of one `Telemetry`'s call measurements, its collection hook and its drain thread."""
+    """One `Telemetry`'s call measurements: local histograms, merged into the SDK at each collection."""
 
-    __slots__ = ("__weakref__", "_drain_lock", "_stop", "_thread", "dropped", "interval_s", "max_pending",
-                 "pending")
+    __slots__ = ("__weakref__", "_boundaries", "_lock", "_merge_lock", "_series")
 
-    def __init__(self, meter: Meter, interval_s: float | None = DRAIN_INTERVAL_S,
-                 max_pending: int = MAX_PENDING) -> None:
-        """`interval_s=None`: no drain thread, only collections drain (tests)."""
-        self.pending: deque[Entry] = deque()
-        self.dropped = 0
-        self.interval_s = interval_s
-        self.max_pending = max_pending
-        self._stop = threading.Event()
-        # One drainer at a time: a collection must not finish while the drain thread still holds an
-        # entry it popped but has not recorded yet.
-        self._drain_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+    def __init__(self, meter: Meter) -> None:
+        self._lock = threading.Lock()
+        self._merge_lock = threading.Lock()
+        self._series: dict[tuple[int, int], tuple[Histogram, _Series]] = {}
+        # per instrument: its SDK boundaries when the merge is exact for it, None to record per value
+        self._boundaries: dict[int, tuple[Histogram, tuple[float, ...] | None]] = {}
         meter.create_observable_gauge(DRAIN_INSTRUMENT, callbacks=[self._on_collect],
-                                      description="Drains otel-llm's queued call metrics; observes nothing.")
+                                      description="Merges otel-llm's call metrics; observes nothing.")
         _recorders.add(self)
-        self._start()
 
     def add(self, entries: Iterable[Entry]) -> None:
-        """Queue measurements (the hot path: one bounded `deque.extend`)."""
-        if len(self.pending) < self.max_pending:
-            self.pending.extend(entries)
-        else:
-            self.dropped += 1
+        """Record measurements (the hot path)."""
+        for histogram, value, attributes in entries:
+            known = self._boundaries.get(id(histogram))
+            boundaries = known[1] if known is not None else self._check(histogram)
+            if boundaries is None:
+                histogram.record(value, attributes, context=_NO_SPAN)
+                continue
+            if not 0 <= value < math.inf:  # what `record` drops (with a warning there)
+                continue
+            key = (id(histogram), id(attributes))
+            with self._lock:
+                found = self._series.get(key)
+                if found is None:
+                    if len(self._series) >= MAX_SERIES:
+                        self._lock.release()
+                        try:
+                            self.drain()
+                        finally:
+                            self._lock.acquire()
+                    found = self._series[key] = (histogram, _Series(attributes, len(boundaries) + 1))
+                series = found[1]
+                series.buckets[bisect_left(boundaries, value)] += 1
+                series.sum += value
+                if value < series.min:
+                    series.min = value
+                if value > series.max:
+                    series.max = value
 
-    def drain(self, batch: int = 0) -> None:
-        """Record every queued measurement; with `batch`, yield the GIL after each `batch` of them."""
-        pending = self.pending
-        done = 0
-        with self._drain_lock:
-            try:
-                while pending:
-                    histogram, value, attributes = pending.popleft()
-                    histogram.record(value, attributes)
-                    done += 1
-                    if batch and done % batch == 0:
-                        time.sleep(0)
-            except Exception as exc:
-                report_failure("instrumentation.metrics", exc)
-        if self.dropped:
-            dropped, self.dropped = self.dropped, 0
-            report_failure("instrumentation.metrics",
-                           MeasurementsDropped(f"{dropped} calls' measurements dropped: queue full"))
+    def drain(self) -> None:
+        """Merge every local histogram into the SDK's aggregations (every reader's)."""
+        with self._merge_lock:
+            with self._lock:
+                taken, self._series = self._series, {}
+            for histogram, series in taken.values():
+                try:
+                    _merge(histogram, series)
+                except Exception as exc:  # SDK internals changed under us: record per value from now on
+                    self._boundaries[id(histogram)] = (histogram, None)
+                    report_failure("instrumentation.metrics", exc)
 
     def stop(self) -> None:
-        """Stop the drain thread and record what is still queued."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        """Merge what is still local (on `uninstrument()`)."""
         self.drain()
+
+    def _check(self, histogram: Histogram) -> tuple[float, ...] | None:
+        try:
+            boundaries = _mergeable_boundaries(histogram)
+        except Exception:
+            boundaries = None
+        self._boundaries[id(histogram)] = (histogram, boundaries)
+        return boundaries
 
     def _on_collect(self, options: CallbackOptions) -> Iterable[Observation]:
         self.drain()
         return ()
 
-    def _start(self) -> None:
-        if self.interval_s is None:
-            return
-        self._thread = threading.Thread(target=self._run, name="otel_llm-call-metrics", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.drain(DRAIN_BATCH)
-
     def _after_fork_in_child(self) -> None:
-        # What is queued is the parent's to record; the child starts empty, with its own thread.
-        self.pending.clear()
-        self.dropped = 0
-        self._drain_lock = threading.Lock()  # the parent's drain thread may have held it at the fork
-        stopped, self._stop = self._stop.is_set(), threading.Event()  # the parent's may hold its lock
-        if stopped:
-            self._stop.set()
-        else:
-            self._start()
+        # What is local is the parent's to export; the child starts empty (a lock may have been held).
+        self._lock, self._merge_lock, self._series = threading.Lock(), threading.Lock(), {}
 
 
 _recorders: weakref.WeakSet[DeferredRecorder] = weakref.WeakSet()
@@ -128,3 +142,62 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _matches(histogram: Any) -> list[Any]:
+    """The SDK's view matches of `histogram`, over every reader."""
+    consumer = histogram._measurement_consumer
+    found = []
+    for storage in consumer._reader_storages.values():
+        found.extend(storage._get_or_init_view_instrument_match(histogram))
+    return found
+
+
+def _mergeable_boundaries(histogram: Any) -> tuple[float, ...] | None:
+    """The bucket boundaries every reader aggregates `histogram` with, when a merge gives exactly what
+    `record` would; else None."""
+    from opentelemetry.sdk.metrics._internal.aggregation import _ExplicitBucketHistogramAggregation
+    from opentelemetry.sdk.metrics._internal.instrument import Histogram as SdkHistogram
+
+    if not isinstance(histogram, SdkHistogram) or not histogram._is_enabled():
+        return None
+    consumer: Any = histogram._measurement_consumer
+    if type(consumer._sdk_config.exemplar_filter).__name__ not in _SAMPLES_NOTHING:
+        return None
+    found: tuple[float, ...] | None = None
+    matches = _matches(histogram)
+    for match in matches:
+        if match._view._attribute_keys is not None:
+            return None
+        probe = match._aggregation  # the aggregation this match creates per attribute set, made for none
+        if type(probe) is not _ExplicitBucketHistogramAggregation or not probe._record_min_max:
+            return None
+        if found is not None and probe._boundaries != found:
+            return None
+        found = tuple(probe._boundaries)
+        for name in ("_lock", "_attributes_aggregation", "_get_or_create_aggregation"):
+            if not hasattr(match, name):
+                return None
+    return found if matches else None
+
+
+def _merge(histogram: Any, series: _Series) -> None:
+    from opentelemetry.sdk.metrics._internal import _view_instrument_match as vim
+
+    attributes = dict(series.attributes)
+    hashed = getattr(vim, "_hash_attributes", None)
+    key = hashed(attributes) if hashed is not None else frozenset(attributes.items())
+    for match in _matches(histogram):
+        with match._lock:
+            aggregation = match._attributes_aggregation.get(key)
+            if aggregation is None:
+                aggregation = match._get_or_create_aggregation(key, attributes)
+            with aggregation._lock:
+                if aggregation._value is None:
+                    aggregation._value = aggregation._get_empty_bucket_counts()
+                counts = aggregation._value
+                for index, count in enumerate(series.buckets):
+                    counts[index] += count
+                aggregation._sum += series.sum
+                aggregation._min = min(aggregation._min, series.min)
+                aggregation._max = max(aggregation._max, series.max)

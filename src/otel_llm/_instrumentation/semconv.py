@@ -9,7 +9,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
-from opentelemetry.semconv.attributes import server_attributes
+from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, TracerProvider
 
 from .. import _instruments as names
@@ -24,6 +24,7 @@ from .profiles import InferenceProfileResolver, is_application_profile
 SCOPE = "otel_llm.instrumentation.bedrock"
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 MAX_CACHED_ATTRIBUTE_SETS = 1024  # (operation, model, server) combinations; beyond, built per call
+MAX_CACHED_ERROR_TYPES = 32  # per attribute set; error.type is low-cardinality
 TOKEN_INPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "input"}
 TOKEN_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
 
@@ -64,7 +65,7 @@ class Telemetry:
         return found
 
     def stop(self) -> None:
-        """Record what is still queued and stop the drain thread (on `uninstrument()`)."""
+        """Merge the call metrics still held locally into the SDK (on `uninstrument()`)."""
         self.recorder.stop()
 
     def resolved_model(self, model_id: str) -> str | None:
@@ -78,7 +79,7 @@ class AttributeSets:
     """What calls with one (operation, model, server) share: the span name, the span's request-side
     attributes known before parsing, and the metric attributes, plain and with each token type."""
 
-    __slots__ = ("base", "input_tokens", "output_tokens", "span", "span_name")
+    __slots__ = ("_errors", "base", "input_tokens", "output_tokens", "span", "span_name")
 
     def __init__(self, operation: str, model: str, metric_model: str, server: tuple[str | None, int | None],
                  response_model: str | None) -> None:
@@ -97,6 +98,17 @@ class AttributeSets:
         self.output_tokens = {**base, **TOKEN_OUTPUT}
         self.span = dict(base)
         self.span_name = f"{operation} {model}".rstrip()
+        self._errors: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+
+    def with_error(self, error: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """`base`, `input_tokens` and `output_tokens` with `error.type`, built once per error type."""
+        found = self._errors.get(error)
+        if found is None:
+            attrs = {**self.base, error_attributes.ERROR_TYPE: error}
+            found = (attrs, {**attrs, **TOKEN_INPUT}, {**attrs, **TOKEN_OUTPUT})
+            if len(self._errors) < MAX_CACHED_ERROR_TYPES:
+                self._errors[error] = found
+        return found
 
 
 def _histogram(meter: metrics.Meter, instrument: names.Instrument) -> Histogram:

@@ -8,7 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_http_instrumentation
+from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from .._failures import report_failure, safe_call
 from .calls import OPERATIONS, BedrockCall
@@ -60,7 +61,11 @@ class ApiCallWrapper:
 
 def finish(call: BedrockCall, response: Any, body: bytes | None = None) -> Any:
     """Read the response into the call (`BedrockCall.succeed`), never raising; returns the response."""
-    safe_call("instrumentation", call.succeed, response, body, recover=partial(call.end_quietly, None))
+    try:
+        call.succeed(response, body)
+    except Exception as exc:  # as `safe_call` with `end_quietly` to recover, without a partial per call
+        report_failure("instrumentation", exc)
+        safe_call("instrumentation", call.end_quietly, None)
     return response
 
 
@@ -69,21 +74,19 @@ class Running:
     contrib does for every AWS call: no HTTP child span), and an exception the call raises fails the span
     and reaches the caller unchanged."""
 
-    __slots__ = ("call", "suppressed", "token")
+    __slots__ = ("call", "token")
 
     def __init__(self, call: BedrockCall) -> None:
         self.call = call
         self.token: object = None
-        self.suppressed: Any = None
 
     def __enter__(self) -> None:
-        self.token = context.attach(trace.set_span_in_context(self.call.span))
-        self.suppressed = suppress_http_instrumentation()
-        self.suppressed.__enter__()
+        # one context, attached once: what `suppress_http_instrumentation()` sets, over our span's
+        current = trace.set_span_in_context(self.call.span)
+        self.token = context.attach(context.set_value(_SUPPRESS_HTTP_INSTRUMENTATION_KEY, True, current))
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         try:
-            self.suppressed.__exit__(kind, exc, tb)
             if exc is not None:
                 safe_call("instrumentation", self.call.fail, exc, recover=partial(self.call.end_quietly, exc))
         finally:
