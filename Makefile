@@ -38,7 +38,7 @@ $(BENCH)/.installed: pyproject.toml
 	touch $@
 
 bench: $(BENCH)/.installed
-	$(BENCH)/bin/python benchmarks/run_all.py $(if $(QUICK),--quick) --out benchmarks/RESULTS.md
+	$(BENCH)/bin/python benchmarks/run_all.py $(if $(QUICK),--quick) --out benchmarks/RESULTS.md --raw benchmarks/RESULTS.json
 
 clean:
 	rm -rf $(VENV) $(BENCH) build dist src/*.egg-info

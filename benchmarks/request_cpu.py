@@ -40,6 +40,7 @@ VARIANTS = ("bare", "botocore-contrib", "openllmetry", "otel-llm")
 WORKER = r'''
 import json, os, sys, time
 variant, endpoint, calls, warmup = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+stream = sys.argv[5] == "stream"
 os.environ["OTEL_LLM_METRICS_ENABLED"] = "false"
 import boto3
 from botocore.config import Config
@@ -75,7 +76,14 @@ body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
 msgs = [{"role": "user", "content": [{"text": "Name three rivers in Europe."}]}]
 
 def one(i):
-    if i % 2:
+    if stream and i % 2:
+        response = client.converse_stream(modelId=model, messages=msgs, inferenceConfig={"maxTokens": 64})
+        for _ in response["stream"]:
+            pass
+    elif stream:
+        for _ in client.invoke_model_with_response_stream(modelId=model, body=body)["body"]:
+            pass
+    elif i % 2:
         client.converse(modelId=model, messages=msgs, inferenceConfig={"maxTokens": 64})
     else:
         client.invoke_model(modelId=model, body=body)["body"].read()
@@ -111,18 +119,18 @@ def _available(variant: str) -> bool:
     return probe.returncode == 0
 
 
-def _cpu_per_call(variant: str, endpoint: str, calls: int) -> float:
+def _cpu_per_call(variant: str, endpoint: str, calls: int, workload: str) -> float:
     """µs of process CPU per call, from `time.process_time()` in the worker."""
-    out = subprocess.run([sys.executable, "-c", WORKER, variant, endpoint, str(calls), "200"],
+    out = subprocess.run([sys.executable, "-c", WORKER, variant, endpoint, str(calls), "200", workload],
                          capture_output=True, text=True, check=True, env=os.environ.copy())
     return float(json.loads(out.stdout.strip().splitlines()[-1])["cpu_s"]) / calls * 1e6
 
 
-def _instructions(variant: str, endpoint: str, calls: int, tmp: str) -> int:
+def _instructions(variant: str, endpoint: str, calls: int, tmp: str, workload: str) -> int:
     """Instructions the whole worker process executes (every thread), counted by callgrind."""
     out_file = os.path.join(tmp, f"cg.{variant}.{calls}")
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", sys.executable, "-c",
-                    WORKER, variant, endpoint, str(calls), "50"],
+                    WORKER, variant, endpoint, str(calls), "50", workload],
                    capture_output=True, text=True, check=True, env=os.environ.copy())
     with open(out_file) as f:
         for line in f:
@@ -132,9 +140,11 @@ def _instructions(variant: str, endpoint: str, calls: int, tmp: str) -> int:
 
 
 def run(calls: int = 2000, rounds: int = 5, variants: tuple[str, ...] = VARIANTS,
-        callgrind: bool = False) -> dict[str, Any]:
+        callgrind: bool = False, workload: str = "sync") -> dict[str, Any]:
     """Cost per call of each variant (per round) and what it adds to bare boto3: µs of process CPU, or with
-    `callgrind` thousands of instructions, (I(3 x calls) - I(calls)) / (2 x calls) so start-up cancels out."""
+    `callgrind` thousands of instructions, (I(3 x calls) - I(calls)) / (2 x calls) so start-up cancels out.
+    `workload`: "sync" (Converse + InvokeModel) or "stream" (ConverseStream + InvokeModelWithResponseStream,
+    read to the end)."""
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "otel_llm._cli", "emulator", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -152,11 +162,11 @@ def run(calls: int = 2000, rounds: int = 5, variants: tuple[str, ...] = VARIANTS
             for _ in range(rounds):
                 for variant in present:
                     if callgrind:
-                        low = _instructions(variant, endpoint, calls, tmp)
-                        high = _instructions(variant, endpoint, 3 * calls, tmp)
+                        low = _instructions(variant, endpoint, calls, tmp, workload)
+                        high = _instructions(variant, endpoint, 3 * calls, tmp, workload)
                         per_call[variant].append((high - low) / (2 * calls) / 1e3)
                     else:
-                        per_call[variant].append(_cpu_per_call(variant, endpoint, calls))
+                        per_call[variant].append(_cpu_per_call(variant, endpoint, calls, workload))
     finally:
         server.terminate()
         server.wait()
@@ -164,7 +174,8 @@ def run(calls: int = 2000, rounds: int = 5, variants: tuple[str, ...] = VARIANTS
     bare = per_call["bare"]
     added = {v: [round(x - b, 1) for x, b in zip(xs, bare, strict=True)]
              for v, xs in per_call.items() if v != "bare"}
-    return {"calls": calls, "rounds": rounds, "unit": "K instructions" if callgrind else "us CPU",
+    return {"calls": calls, "rounds": rounds, "workload": workload,
+            "unit": "K instructions" if callgrind else "us CPU",
             "per_call": {v: [round(x, 1) for x in xs] for v, xs in per_call.items()},
             "added": added, "added_median": {v: statistics.median(xs) for v, xs in added.items()},
             "missing": sorted(set(variants) - set(present)), "loadavg": list(os.getloadavg())}
@@ -178,15 +189,18 @@ def main() -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--callgrind", action="store_true",
                         help="count instructions with valgrind instead (stable under load; ~50x slower)")
+    parser.add_argument("--stream", action="store_true",
+                        help="ConverseStream + InvokeModelWithResponseStream, not Converse + InvokeModel")
     args = parser.parse_args()
     variants = tuple(v for v in args.variants.split(",") if v)
     if "bare" not in variants:
         variants = ("bare", *variants)
-    result = run(args.calls, args.rounds, variants, args.callgrind)
+    result = run(args.calls, args.rounds, variants, args.callgrind, "stream" if args.stream else "sync")
     medians = result["added_median"]
     unit = result["unit"]
     lightest = min((medians[v] for v in ("openllmetry", "botocore-contrib") if v in medians), default=None)
-    print(f"{args.calls} calls x {args.rounds} rounds, Converse + InvokeModel alternating, {unit} per call "
+    calls_made = "ConverseStream + InvokeModelWithResponseStream" if args.stream else "Converse + InvokeModel"
+    print(f"{args.calls} calls x {args.rounds} rounds, {calls_made} alternating, {unit} per call "
           "(whole process)")
     print(f"{'variant':<18} {'per call':>10} {'added: median (range)':>28} {'x lightest peer':>16}")
     for variant, xs in result["per_call"].items():

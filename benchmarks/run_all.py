@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 import report  # type: ignore[import-not-found]
+import request_cpu  # type: ignore[import-not-found]
 
 HERE = Path(__file__).resolve().parent
 PEERS = ("botocore-contrib", "openllmetry")
@@ -35,9 +37,11 @@ PACKAGES = ("otel-llm", "opentelemetry-sdk", "boto3", "botocore", "opentelemetry
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 
 FULL = {"calls": 1200, "rounds": 3, "warmup_s": 3.0, "load_s": 10.0, "load_rounds": 2, "pairs": 192,
-        "repeat": 3, "other_pairs": 96, "rss_calls": 100_000, "aws_calls": 500, "lambda": True}
+        "repeat": 3, "other_pairs": 96, "rss_calls": 100_000, "aws_calls": 500, "lambda": True,
+        "callgrind_calls": 30}
 QUICK = {"calls": 100, "rounds": 2, "warmup_s": 1.0, "load_s": 3.0, "load_rounds": 1, "pairs": 32,
-         "repeat": 1, "other_pairs": 16, "rss_calls": 3000, "aws_calls": 60, "lambda": False}
+         "repeat": 1, "other_pairs": 16, "rss_calls": 3000, "aws_calls": 60, "lambda": False,
+         "callgrind_calls": 0}
 
 
 def python(script: str, *args: str, timeout: float = 1800) -> dict | list:
@@ -165,8 +169,14 @@ def main() -> int:
     aws = python("aws_cost.py", "--json", "--calls", str(cfg["aws_calls"]))
     log("aws")
     lam = python("lambda_size.py", "--json") if cfg["lambda"] else None
+    instructions = []
+    if cfg["callgrind_calls"] and shutil.which("valgrind"):
+        for workload in ("sync", "stream"):
+            instructions.append(request_cpu.run(cfg["callgrind_calls"], 1, callgrind=True, workload=workload))
+            log(f"callgrind {workload}")
     info.update(load_after=os.getloadavg(), minutes=(time.monotonic() - started) / 60)
-    raw = {"info": info, "calls": calls, "load": load, "rates": rates, "rss": rss, "aws": aws, "lam": lam}
+    raw = {"info": info, "calls": calls, "load": load, "rates": rates, "rss": rss, "aws": aws, "lam": lam,
+           "instructions": instructions}
     if args.raw:
         Path(args.raw).write_text(json.dumps(raw), encoding="utf-8")
     text = report.render(**raw)

@@ -18,7 +18,7 @@ def _run(wall: float, cpu: float) -> dict:
     return {w: {"wall_us": wall, "cpu_us": cpu} for w in WORKLOADS}
 
 
-def _render(calls: dict, **overrides: object) -> str:
+def _render(calls: dict, instructions: list[dict] | None = None, **overrides: object) -> str:
     info = {"quick": False, "date": "d", "minutes": 1.0, "cpu": "c", "cores": 2, "flags": [],
             "load_before": (0.1, 0.1, 0.1), "load_after": (0.1, 0.1, 0.1), "python": "3", "versions": {},
             "runtime": "onnx", "why": "w", "config": {"calls": 1, "rounds": 2, "warmup_s": 1.0, "load_s": 1.0,
@@ -35,7 +35,7 @@ def _render(calls: dict, **overrides: object) -> str:
     aws = [{"workload": "w", "config": "c", "calls": 10, **{k: 1.0 for k in (
         "titan_requests", "titan_tokens", "sentiment_requests", "sentiment_units", "toxicity_requests",
         "toxicity_units")}}]
-    return report.render(info, calls, load, rates, rss, aws, None)
+    return report.render(info, calls, load, rates, rss, aws, None, instructions)
 
 
 def _row(text: str, start: str) -> str:
@@ -91,3 +91,19 @@ def test_a_loaded_machine_is_said_so() -> None:
     info_load = {"load_before": (6.0, 5.0, 4.0)}
     text = _render(calls, **info_load)
     assert "LOADED MACHINE" in text.splitlines()[2]
+
+
+def test_the_request_path_is_judged_on_instructions_when_callgrind_ran() -> None:
+    calls = {"bare": [_run(1000, 1000)] * 2, "botocore-contrib": [_run(1300, 1300)] * 2,
+             "openllmetry": [_run(1200, 1200)] * 2, "request-path": [_run(1050, 1300)] * 2,
+             "default": [_run(1150, 1300)] * 2}
+    runs = [{"workload": w, "calls": 30, "per_call": {"bare": [3000.0]}, "loadavg": [0.1, 0.1, 0.1],
+             "added_median": {"botocore-contrib": 1000.0, "openllmetry": 800.0, "otel-llm": added}}
+            for w, added in (("sync", 380.0), ("stream", 440.0))]
+    text = _render(calls, runs)
+    row = _row(text, "| request path")
+    # judged on the worse workload's instructions (0.55: a miss), not on CPU time
+    assert "instructions (judged) 0.55" in row and "**MISSES**" in row and "CPU 1.50" in row
+    assert "| stream | 3,000 | 1,000 | 800 | 440 | 0.55 |" in text
+    runs[1]["added_median"]["otel-llm"] = 390.0
+    assert "**MET**" in _row(_render(calls, runs), "| request path")
