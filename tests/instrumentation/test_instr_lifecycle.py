@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
+from otel_llm._instrumentation import wrappers
 from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
 from otel_llm.testing import Reply
 
@@ -178,7 +179,11 @@ def test_instr_huge_response_bodies_are_returned_unparsed_with_header_tokens(ins
     assert instrumented.records()[0].completion == ""  # not decoded on the caller's thread
 
 
-def test_instr_the_http_send_runs_under_our_span_without_http_instrumentation(instrumented: Any) -> None:
+@pytest.mark.parametrize("private_key", [True, False], ids=["one-attach", "api-without-the-key"])
+def test_instr_the_http_send_runs_under_our_span_without_http_instrumentation(
+        instrumented: Any, monkeypatch: pytest.MonkeyPatch, private_key: bool) -> None:
+    if not private_key:  # an opentelemetry-api without the private key: the public context manager
+        monkeypatch.setattr(wrappers, "SUPPRESS_HTTP_KEY", None)
 
     seen: list[tuple[bool, bool, Any]] = []
     client = instrumented.emulator.client()

@@ -8,14 +8,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context, trace
-from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_http_instrumentation
 
 from .._failures import report_failure, safe_call
 from .calls import OPERATIONS, BedrockCall
 from .semconv import Telemetry
 
 SERVICE = "bedrock-runtime"
+
+try:  # the key `suppress_http_instrumentation()` sets: with it, span and suppression are one attach
+    from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY as SUPPRESS_HTTP_KEY
+except ImportError:  # an API without it: the public context manager, a second attach
+    SUPPRESS_HTTP_KEY = None  # type: ignore[assignment]
 
 _servers: dict[str, tuple[str | None, int | None]] = {}
 
@@ -74,19 +78,26 @@ class Running:
     contrib does for every AWS call: no HTTP child span), and an exception the call raises fails the span
     and reaches the caller unchanged."""
 
-    __slots__ = ("call", "token")
+    __slots__ = ("call", "suppressed", "token")
 
     def __init__(self, call: BedrockCall) -> None:
         self.call = call
         self.token: object = None
+        self.suppressed: Any = None
 
     def __enter__(self) -> None:
-        # one context, attached once: what `suppress_http_instrumentation()` sets, over our span's
         current = trace.set_span_in_context(self.call.span)
-        self.token = context.attach(context.set_value(_SUPPRESS_HTTP_INSTRUMENTATION_KEY, True, current))
+        if SUPPRESS_HTTP_KEY is not None:  # one context, attached once, over our span's
+            self.token = context.attach(context.set_value(SUPPRESS_HTTP_KEY, True, current))
+            return
+        self.token = context.attach(current)
+        self.suppressed = suppress_http_instrumentation()
+        self.suppressed.__enter__()
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         try:
+            if self.suppressed is not None:
+                self.suppressed.__exit__(kind, exc, tb)
             if exc is not None:
                 safe_call("instrumentation", self.call.fail, exc, recover=partial(self.call.end_quietly, exc))
         finally:
