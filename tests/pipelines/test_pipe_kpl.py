@@ -3,10 +3,8 @@ format (independently of the reader), put on moto's Kinesis, and de-aggregated b
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import uuid
 
 from otel_llm import _instruments as names
 from otel_llm.pipelines._kinesis import read_kinesis_event
@@ -49,54 +47,37 @@ def _pair(i: int) -> bytes:
                        "completion": f"It is {2 * i}."}).encode()
 
 
-def _event(kinesis, payloads: list[bytes]) -> dict:
-    stream = f"kpl-{uuid.uuid4().hex[:8]}"
-    kinesis.create_stream(StreamName=stream, ShardCount=1)
-    kinesis.get_waiter("stream_exists").wait(StreamName=stream,
-                                             WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    for payload in payloads:
-        kinesis.put_record(StreamName=stream, Data=payload, PartitionKey="pk-a")
-    shard = kinesis.describe_stream(StreamName=stream)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = kinesis.get_records(ShardIterator=iterator)["Records"]
-    return {"Records": [{"eventID": f"{shard}:{r['SequenceNumber']}", "eventSource": "aws:kinesis",
-                         "kinesis": {"data": base64.b64encode(r["Data"]).decode(),
-                                     "sequenceNumber": r["SequenceNumber"],
-                                     "partitionKey": r["PartitionKey"]}}
-                        for r in records]}
-
-
 def test_aggregated_records_are_scored_one_by_one(kinesis, lexical_settings, lexical_scorer, meter_provider,
                                                   reader, tools):
-    event = _event(kinesis, [aggregate([_pair(i) for i in range(5)]), _pair(9)])
+    event = tools.kinesis_event(kinesis, [aggregate([_pair(i) for i in range(5)]), _pair(9)])[0]
     pipeline = Pipeline(lexical_settings, meter_provider=meter_provider, scorer=lexical_scorer)
 
     assert pipeline.kinesis_handler(event) == {"batchItemFailures": []}
     assert tools.histogram_counts(reader, names.TOXICITY) == {MODEL: 6}
 
 
-def test_a_corrupt_checksum_is_a_problem_of_that_record_only(kinesis):
+def test_a_corrupt_checksum_is_a_problem_of_that_record_only(kinesis, tools):
     good = aggregate([_pair(1), _pair(2)])
     bad = bytearray(aggregate([_pair(3)]))
     bad[-1] ^= 0xFF
-    items = read_kinesis_event(_event(kinesis, [bytes(bad), good]))
+    items = read_kinesis_event(tools.kinesis_event(kinesis, [bytes(bad), good])[0])
     assert [len(item.read.calls) for item in items] == [0, 2]
     [problem] = items[0].read.problems
     assert "MD5 checksum" in problem.reason
 
 
-def test_a_broken_user_record_inside_an_aggregate_is_located(kinesis):
-    items = read_kinesis_event(_event(kinesis, [aggregate([_pair(1), b"{not json", _pair(2)])]))
+def test_a_broken_user_record_inside_an_aggregate_is_located(kinesis, tools):
+    event, _ = tools.kinesis_event(kinesis, [aggregate([_pair(1), b"{not json", _pair(2)])])
+    items = read_kinesis_event(event)
     [item] = items
     assert len(item.read.calls) == 2
     [problem] = item.read.problems
     assert problem.location.endswith("user record 2") and "not valid JSON" in problem.reason
 
 
-def test_a_truncated_aggregate_is_reported(kinesis):
+def test_a_truncated_aggregate_is_reported(kinesis, tools):
     whole = aggregate([_pair(1)])
     body = whole[len(MAGIC):-16][:-5]  # cut inside the record, then checksum the cut body
-    items = read_kinesis_event(_event(kinesis, [MAGIC + body + hashlib.md5(body).digest()]))
+    items = read_kinesis_event(tools.kinesis_event(kinesis, [MAGIC + body + hashlib.md5(body).digest()])[0])
     [problem] = items[0].read.problems
     assert "not a valid AggregatedRecord" in problem.reason
