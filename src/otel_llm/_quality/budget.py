@@ -74,16 +74,14 @@ class CpuBudget:
             self._per_record = cost if self._per_record is None else 0.8 * self._per_record + 0.2 * cost
 
 
-def lower_thread_priority(nice: int) -> int | None:
+def lower_thread_priority(nice: int) -> None:
     """Give the calling thread (only it: Linux schedules threads apart) niceness `nice`, never raising its
-    priority; returns the niceness it has, or None where threads cannot be reniced alone."""
+    priority; elsewhere, or where the sandbox forbids it, the thread keeps the app's priority."""
     if sys.platform != "linux" or nice <= 0:
-        return None
+        return
     thread = threading.get_native_id()
     try:
-        current = os.getpriority(os.PRIO_PROCESS, thread)
-        if current < nice:
+        if os.getpriority(os.PRIO_PROCESS, thread) < nice:
             os.setpriority(os.PRIO_PROCESS, thread, min(nice, 19))
-        return os.getpriority(os.PRIO_PROCESS, thread)
-    except OSError:  # a sandbox that forbids it: scoring still runs, at the app's priority
-        return None
+    except OSError:  # scoring still runs, at the app's priority
+        pass

@@ -252,7 +252,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def _run(self) -> None:
         """The worker's loop, supervised: an exception that reaches here (an asynchronous one, raised
         while waiting) is reported and the loop goes on; what was being scored is counted failed."""
-        self.worker_nice = lower_thread_priority(self._settings.worker_nice)
+        lower_thread_priority(self._settings.worker_nice)
         while True:
             try:
                 self._loop()
