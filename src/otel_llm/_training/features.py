@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,8 +46,10 @@ def embed_cached(backend: EmbeddingBackend, texts: Sequence[str], cache_dir: Pat
         store.update(zip((_key(t) for t in part), backend.embed(part), strict=True))
     if missing or grown or not store_path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez(store_path, keys=np.array(list(store), dtype=str),
+        partial = store_path.with_name(f"{store_path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+        np.savez(partial, keys=np.array(list(store), dtype=str),
                  vectors=np.vstack(list(store.values())) if store else np.zeros((0, 0), dtype=np.float32))
+        os.replace(partial, store_path)  # atomic: a concurrent reader sees the old store or the new one
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return np.vstack([store[k] for k in keys]).astype(np.float32)
