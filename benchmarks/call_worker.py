@@ -4,6 +4,7 @@ JSON line.
     python benchmarks/call_worker.py VARIANT ENDPOINT calls --calls 1000 [--warmup-s 3]
     python benchmarks/call_worker.py VARIANT ENDPOINT load --threads 8 --seconds 10
     python benchmarks/call_worker.py VARIANT ENDPOINT rss --calls 100000
+    python benchmarks/call_worker.py VARIANT ENDPOINT serve [--warmup-s 3]   (paired rounds: see serve_blocks)
 
 Variants: `bare` (no instrumentation), `botocore-contrib`, `openllmetry`, `request-path` (otel-llm with
 OTEL_LLM_METRICS_ENABLED=false), `default` (otel-llm as installed, default settings), `budget=X` (default
@@ -133,18 +134,55 @@ def run_calls(variant: str, endpoint: str, calls: int, warmup_s: float) -> dict:
         call(WORKLOADS[i % len(WORKLOADS)], i)
         i += 1
     flush(tp, mp)
-    out: dict = {"variant": variant}
+    out: dict = {"variant": variant, **timed_blocks(call, tp, mp, calls, i)}
+    out["runtime"] = runtime_chosen()
+    out["records"] = outcomes(EXPORTED[0] if EXPORTED else None)  # warm-up included
+    return out
+
+
+def timed_blocks(call, tp, mp, calls: int, start: int, flush_timed: bool = True) -> dict:
+    """Each workload `calls` times back to back, then a flush (inside the timing when `flush_timed`):
+    {workload: wall and CPU per call}."""
+    out: dict = {}
+    i = start
     for workload in WORKLOADS:
         t0, c0 = time.perf_counter(), time.process_time()
         for n in range(calls):
             call(workload, i + n)
-        flush(tp, mp)
+        if flush_timed:
+            flush(tp, mp)
         out[workload] = {"wall_us": (time.perf_counter() - t0) / calls * 1e6,
                          "cpu_us": (time.process_time() - c0) / calls * 1e6}
+        if not flush_timed:
+            flush(tp, mp)
         i += calls
-    out["runtime"] = runtime_chosen()
-    out["records"] = outcomes(EXPORTED[0] if EXPORTED else None)  # warm-up included
     return out
+
+
+def serve_blocks(variant: str, endpoint: str, warmup_s: float) -> None:
+    """A long-lived variant for paired rounds: after the warm-up it prints `{"ready": ...}`; then each stdin
+    line `{"calls": N, "warmup_s": W}` runs W seconds of untimed calls (the scorer back in its steady state:
+    the CPU budget's credit saved up while idle is spent) and then `timed_blocks`, printed as one JSON
+    line. The flush after each block is not timed: an app calling back to back has no tail to wait for,
+    and what the scorer and exporters do during the loop is in the loop's time. Ends at end of input."""
+    tp, mp = instrument(variant)
+    call = make_call(endpoint)
+    i, start = 0, time.perf_counter()
+    while i < 40 or time.perf_counter() - start < warmup_s:
+        call(WORKLOADS[i % len(WORKLOADS)], i)
+        i += 1
+    flush(tp, mp)
+    print(json.dumps({"ready": variant, "runtime": runtime_chosen()}), flush=True)
+    for line in sys.stdin:
+        order = json.loads(line)
+        start = time.perf_counter()
+        while time.perf_counter() - start < order["warmup_s"]:
+            call(WORKLOADS[i % len(WORKLOADS)], i)
+            i += 1
+        flush(tp, mp)
+        result = timed_blocks(call, tp, mp, order["calls"], i, flush_timed=False)
+        i += order["calls"] * len(WORKLOADS)
+        print(json.dumps(result), flush=True)
 
 
 def run_load(variant: str, endpoint: str, threads: int, seconds: float) -> dict:
@@ -252,7 +290,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variant")
     parser.add_argument("endpoint")
-    parser.add_argument("mode", choices=("calls", "load", "rss"))
+    parser.add_argument("mode", choices=("calls", "load", "rss", "serve"))
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--warmup-s", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=8)
@@ -263,6 +301,9 @@ def main() -> None:
         result = run_calls(args.variant, args.endpoint, args.calls, args.warmup_s)
     elif args.mode == "load":
         result = run_load(args.variant, args.endpoint, args.threads, args.seconds)
+    elif args.mode == "serve":
+        serve_blocks(args.variant, args.endpoint, args.warmup_s)
+        return
     else:
         result = run_rss(args.variant, args.endpoint, args.calls)
     print(json.dumps(result), flush=True)

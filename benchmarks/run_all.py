@@ -3,12 +3,13 @@
     .venv-bench/bin/python benchmarks/run_all.py [--quick] [--out benchmarks/RESULTS.md]
 
 Runs, each measurement in its own subprocess: the per-call cost of every variant against one local server
-process (`call_worker.py calls`, rounds alternating the variants), the app's calls/s and p95 at 50 ms
-server latency (`call_worker.py load`), pairs/s per evaluator (`score_throughput.py`), RSS over 100,000
-calls with the scorer saturated (`call_worker.py rss`), AWS requests and billed units (`aws_cost.py`) and
-the `lambda` extra's installed size (`lambda_size.py`). `--quick` is a smoke test of a minute or two; the
-full run takes about 15 minutes on 2 cores and should be run on a quiet machine (the load average before
-and after is in the header).
+process (`call_worker.py calls`, rounds alternating the variants), the default install against bare boto3
+and both peers in paired cycles of long-lived processes (`call_worker.py serve`: that bar's verdict), the
+app's calls/s and p95 at 50 ms server latency (`call_worker.py load`), pairs/s per evaluator
+(`score_throughput.py`), RSS over 100,000 calls with the scorer saturated (`call_worker.py rss`), AWS
+requests and billed units (`aws_cost.py`) and the `lambda` extra's installed size (`lambda_size.py`).
+`--quick` is a smoke test of a minute or two; the full run takes about 25 minutes on 2 cores and should be
+run on a quiet machine (the load average before and after is in the header).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -32,16 +34,17 @@ HERE = Path(__file__).resolve().parent
 PEERS = ("botocore-contrib", "openllmetry")
 VARIANTS = ("bare", *PEERS, "request-path", "default")
 SWEEP = ("budget=0.05", "budget=0.1")  # the default is 0.25
+PAIRED = ("bare", *PEERS, "default")  # the default-install bar, judged on paired cycles
 PACKAGES = ("otel-llm", "opentelemetry-sdk", "boto3", "botocore", "opentelemetry-instrumentation-botocore",
             "opentelemetry-instrumentation-bedrock", "onnxruntime", "torch")
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 
 FULL = {"calls": 1200, "rounds": 3, "warmup_s": 3.0, "load_s": 10.0, "load_rounds": 2, "pairs": 192,
         "repeat": 3, "other_pairs": 96, "rss_calls": 100_000, "aws_calls": 500, "lambda": True,
-        "callgrind_calls": 30}
+        "callgrind_calls": 30, "paired_cycles": 14, "paired_calls": 300, "paired_warmup_s": 2.0}
 QUICK = {"calls": 100, "rounds": 2, "warmup_s": 1.0, "load_s": 3.0, "load_rounds": 1, "pairs": 32,
          "repeat": 1, "other_pairs": 16, "rss_calls": 3000, "aws_calls": 60, "lambda": False,
-         "callgrind_calls": 0}
+         "callgrind_calls": 0, "paired_cycles": 2, "paired_calls": 40, "paired_warmup_s": 0.5}
 
 
 def python(script: str, *args: str, timeout: float = 1800) -> dict | list:
@@ -109,6 +112,51 @@ def per_call(endpoint: str, variants: tuple[str, ...], cfg: dict, log) -> dict[s
     return runs
 
 
+def paired(endpoint: str, cfg: dict, log) -> dict[str, list[dict]]:
+    """{variant: [one result per cycle]} from one long-lived process per variant of PAIRED: each cycle runs
+    every variant's timed blocks once, in a shuffled order, so drift of the machine between cycles cancels
+    in the per-cycle differences (`call_worker.py serve`)."""
+    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    procs: dict[str, subprocess.Popen] = {}
+    runs: dict[str, list[dict]] = {v: [] for v in PAIRED}
+    order_rng = random.Random(13)
+
+    def ask(variant: str, order: dict | None = None) -> dict:
+        proc = procs[variant]
+        assert proc.stdin is not None and proc.stdout is not None
+        if order is not None:
+            proc.stdin.write(json.dumps(order) + "\n")
+            proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"call_worker.py {variant} serve ended early (exit {proc.wait(10)})")
+        return json.loads(line)
+
+    try:
+        for variant in PAIRED:
+            procs[variant] = subprocess.Popen(
+                [sys.executable, str(HERE / "call_worker.py"), variant, endpoint, "serve", "--warmup-s",
+                 str(cfg["warmup_s"])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+            ask(variant)  # ready: warmed up
+        for cycle in range(cfg["paired_cycles"]):
+            order = list(PAIRED)
+            order_rng.shuffle(order)
+            for variant in order:
+                runs[variant].append(ask(variant, {"calls": cfg["paired_calls"],
+                                                   "warmup_s": cfg["paired_warmup_s"]}))
+            log(f"paired cycle {cycle + 1}")
+    finally:
+        for proc in procs.values():
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return runs
+
+
 def app_load(endpoint: str, cfg: dict, log) -> dict[str, list[dict]]:
     runs: dict[str, list[dict]] = {v: [] for v in ("bare", "request-path", "default")}
     for _ in range(cfg["load_rounds"]):
@@ -161,6 +209,7 @@ def main() -> int:
     variants = VARIANTS + (() if args.no_sweep or args.quick else SWEEP)
     with Servers() as endpoints:
         calls = per_call(endpoints["bedrock"], variants, cfg, log)
+        pairs = paired(endpoints["bedrock"], cfg, log)
         load = app_load(endpoints["bedrock"], cfg, log)
         rss = python("call_worker.py", "default", endpoints["bedrock"], "rss",
                      "--calls", str(cfg["rss_calls"]))
@@ -176,7 +225,7 @@ def main() -> int:
             log(f"callgrind {workload}")
     info.update(load_after=os.getloadavg(), minutes=(time.monotonic() - started) / 60)
     raw = {"info": info, "calls": calls, "load": load, "rates": rates, "rss": rss, "aws": aws, "lam": lam,
-           "instructions": instructions}
+           "instructions": instructions, "paired": pairs}
     if args.raw:
         Path(args.raw).write_text(json.dumps(raw), encoding="utf-8")
     text = report.render(**raw)

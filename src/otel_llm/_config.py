@@ -69,7 +69,7 @@ class Settings:
         "Longest wait before a partial batch is scored.")
     cache_size: int = _setting(
         4096, "OTEL_LLM_CACHE_SIZE",
-        "Texts whose embeddings and scores are cached (by content hash).")
+        "Texts whose embeddings are cached (by content hash; scores are computed each time).")
     offload_kinesis_stream: str | None = _setting(
         None, "OTEL_LLM_OFFLOAD_KINESIS_STREAM",
         "Offload instead of scoring: the span processor ships each record (prompt and completion text "

@@ -18,7 +18,8 @@ def _run(wall: float, cpu: float) -> dict:
     return {w: {"wall_us": wall, "cpu_us": cpu} for w in WORKLOADS}
 
 
-def _render(calls: dict, instructions: list[dict] | None = None, **overrides: object) -> str:
+def _render(calls: dict, instructions: list[dict] | None = None, paired: dict | None = None,
+            **overrides: object) -> str:
     info = {"quick": False, "date": "d", "minutes": 1.0, "cpu": "c", "cores": 2, "flags": [],
             "load_before": (0.1, 0.1, 0.1), "load_after": (0.1, 0.1, 0.1), "python": "3", "versions": {},
             "runtime": "onnx", "why": "w", "config": {"calls": 1, "rounds": 2, "warmup_s": 1.0, "load_s": 1.0,
@@ -35,7 +36,7 @@ def _render(calls: dict, instructions: list[dict] | None = None, **overrides: ob
     aws = [{"workload": "w", "config": "c", "calls": 10, **{k: 1.0 for k in (
         "titan_requests", "titan_tokens", "sentiment_requests", "sentiment_units", "toxicity_requests",
         "toxicity_units")}}]
-    return report.render(info, calls, load, rates, rss, aws, None, instructions)
+    return report.render(info, calls, load, rates, rss, aws, None, instructions, paired)
 
 
 def _row(text: str, start: str) -> str:
@@ -107,3 +108,37 @@ def test_the_request_path_is_judged_on_instructions_when_callgrind_ran() -> None
     assert "| stream | 3,000 | 1,000 | 800 | 440 | 0.55 |" in text
     runs[1]["added_median"]["otel-llm"] = 390.0
     assert "**MET**" in _row(_render(calls, runs), "| request path")
+
+
+def _cycles(wall_by_cycle: list[float]) -> list[dict]:
+    return [_run(w, w) for w in wall_by_cycle]
+
+
+def _paired(default_added: float, drift: list[float], jitter: float = 0.0) -> dict:
+    """Paired cycles where the machine drifts by `drift` between cycles (the same for every variant)."""
+    bare = [1000 + d for d in drift]
+    return {"bare": _cycles(bare),
+            "botocore-contrib": _cycles([b + 300 for b in bare]),
+            "openllmetry": _cycles([b + 200 + (jitter if i % 2 else -jitter) for i, b in enumerate(bare)]),
+            "default": _cycles([b + default_added for b in bare])}
+
+
+def test_the_default_install_is_judged_on_paired_cycles_through_drift() -> None:
+    calls = {"bare": [_run(1000, 1000)] * 2, "botocore-contrib": [_run(1300, 1300)] * 2,
+             "openllmetry": [_run(1200, 1200)] * 2, "request-path": [_run(1050, 1100)] * 2,
+             "default": [_run(1500, 1300)] * 2}  # the unpaired rounds would say 2.50: a miss
+    drift = [0, 400, -300, 800, 100, -200, 600, 50]  # more than the costs compared
+    text = _render(calls, None, paired=_paired(150, drift))
+    row = _row(text, "| default install")
+    assert "paired cycles, wall (judged) 0.75" in row and "**MET**" in row
+    assert "| sync-short | 1075 | 300 (300-300) | 200 (200-200) | 150 (150-150) | 0.75 (0.75-0.75) |" in text
+    assert "**MISSES**" in _row(_render(calls, None, paired=_paired(260, drift)), "| default install")
+
+
+def test_a_median_under_the_bar_with_a_wide_interval_is_said_so() -> None:
+    calls = {"bare": [_run(1000, 1000)] * 2, "botocore-contrib": [_run(1300, 1300)] * 2,
+             "openllmetry": [_run(1200, 1200)] * 2, "request-path": [_run(1050, 1100)] * 2,
+             "default": [_run(1150, 1300)] * 2}
+    text = _render(calls, None, paired=_paired(190, [0, 10, 20, 30, 40, 50], jitter=150))
+    row = _row(text, "| default install")
+    assert "**MET on the medians**" in row and "not at 95 %" in row
