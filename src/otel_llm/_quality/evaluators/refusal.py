@@ -31,6 +31,7 @@ from ..._weights import LinearHead
 from ...record import Evaluation, Scores
 from .base import Batch, Evaluator, text_of
 from .phrases import PhraseSets, family_of, load_user_phrases, phrases_for, shipped_phrases
+from .similarity import question_of
 
 SOURCE_CLASSIFIER = "classifier"
 SOURCE_PHRASE = "phrase"  # the completion opens with one of the user's own refusal phrases
@@ -39,6 +40,10 @@ OPENING_CHARS = 300
 FUZZY_CHARS = 200
 USER_PHRASE_MATCH = 90  # rapidfuzz partial_ratio of a user phrase within the opening that counts as a match
 MINILM_KIND, LEXICAL_KIND = "minilm-embedding+phrases", "lexical+fuzzy"
+# A MiniLM head that also reads the prompt names its prompt blocks after this marker, e.g.
+# "minilm-embedding+phrases+prompt:vector,cosines": see `prompt_features`.
+PROMPT_MARK = "+prompt:"
+PROMPT_BLOCKS = ("vector", "cosines", "product")
 # The head per embedding backend; any other backend (e.g. Titan) uses the lexical head, whose features
 # are computed here and do not depend on the backend's embeddings.
 MODEL_FOR_BACKEND = {"local": "refusal-minilm"}
@@ -86,6 +91,37 @@ def minilm_features(completion_vectors: np.ndarray, opening_vectors: np.ndarray,
     cosines = np.column_stack([(completion_vectors @ phrase_vectors.T).max(axis=1),
                                (opening_vectors @ phrase_vectors.T).max(axis=1)])
     return np.hstack([completion_vectors, opening_vectors, cosines, fuzzy, lexical])
+
+
+def prompt_blocks(kind: str) -> tuple[str, ...]:
+    """The prompt blocks a head of feature kind `kind` reads (none for a head without the prompt)."""
+    _, mark, blocks = kind.partition(PROMPT_MARK)
+    named = tuple(b for b in blocks.split(",") if b) if mark else ()
+    if any(b not in PROMPT_BLOCKS for b in named):
+        raise ValueError(f"unknown prompt block in refusal head kind {kind!r}")
+    return named
+
+
+def uses_minilm(kind: str) -> bool:
+    return kind.partition(PROMPT_MARK)[0] == MINILM_KIND
+
+
+def prompt_features(prompt_vectors: np.ndarray, present: np.ndarray, completion_vectors: np.ndarray,
+                    opening_vectors: np.ndarray, blocks: Sequence[str]) -> np.ndarray:
+    """The prompt's part of the features: an indicator that there is a prompt, then per block `vector`
+    (its embedding), `cosines` (its cosine to the completion and to the opening: does the reply address
+    it) and `product` (its element-wise product with the opening). Zero where there is no prompt."""
+    prompts = prompt_vectors * present[:, None]
+    parts = [present[:, None].astype(np.float64)]
+    for block in blocks:
+        if block == "vector":
+            parts.append(prompts)
+        elif block == "cosines":
+            parts.append(np.column_stack([np.sum(prompts * completion_vectors, axis=1),
+                                          np.sum(prompts * opening_vectors, axis=1)]))
+        else:
+            parts.append(prompts * opening_vectors)
+    return np.hstack(parts)
 
 
 def lexical_features(completions: Sequence[str], fuzzy: np.ndarray) -> np.ndarray:
@@ -146,7 +182,10 @@ class RefusalEvaluator(Evaluator):
             return self._models[name]
 
     def uses_embeddings(self, batch: Batch) -> bool:
-        return self.model_for(batch.backends.embeddings.name).features == MINILM_KIND
+        return uses_minilm(self.model_for(batch.backends.embeddings.name).features)
+
+    def reads_prompt(self, batch: Batch) -> bool:
+        return bool(prompt_blocks(self.model_for(batch.backends.embeddings.name).features))
 
     def is_free(self, call) -> bool:
         return bool(getattr(call, "refusal_signal", None))
@@ -155,7 +194,10 @@ class RefusalEvaluator(Evaluator):
         completion = text_of(call.completion)
         if call.refusal_signal or not completion.strip() or not self.uses_embeddings(batch):
             return ()
-        return (completion, opening(completion))
+        texts = (completion, opening(completion))
+        question = question_of(call) if self.reads_prompt(batch) else ""
+        # the question is the text similarity embeds too: the shared embed call embeds it once
+        return (*texts, question) if question.strip() else texts
 
     def evaluate(self, batch: Batch) -> list[RefusalResult | None]:
         results: list[RefusalResult | None] = [None] * len(batch.calls)
@@ -167,7 +209,7 @@ class RefusalEvaluator(Evaluator):
         if not judged:
             return results
         completions = [text_of(batch.calls[i].completion) for i in judged]
-        scores = self.probabilities(completions, batch)
+        scores = self.probabilities(completions, batch, [question_of(batch.calls[i]) for i in judged])
         threshold = self.threshold(batch.backends.embeddings.name)
         matched = self.user_matches(judged, completions, batch)
         for i, score, user in zip(judged, scores, matched, strict=True):
@@ -188,15 +230,26 @@ class RefusalEvaluator(Evaluator):
                                               phrases_for(self.user_phrases, family))
         return matched
 
-    def probabilities(self, completions: Sequence[str], batch: Batch) -> np.ndarray:
-        """The head's calibrated refusal probability for each completion."""
+    def probabilities(self, completions: Sequence[str], batch: Batch,
+                      prompts: Sequence[str] = ()) -> np.ndarray:
+        """The head's calibrated refusal probability for each completion (given its call's question, or
+        none: a head that reads the prompt scores prompt-less completions too)."""
         model = self.model_for(batch.backends.embeddings.name)
         fuzzy = fuzzy_features(completions, self.phrases)
-        if model.features == MINILM_KIND:
-            vectors = batch.embed([*completions, *(opening(c) for c in completions)])
+        if uses_minilm(model.features):
             n = len(completions)
-            features = minilm_features(vectors[:n], vectors[n:], self.phrase_embeddings(batch), fuzzy,
+            blocks = prompt_blocks(model.features)
+            asked = (list(prompts) or [""] * n) if blocks else []
+            vectors = batch.embed([*completions, *(opening(c) for c in completions),
+                                   *(p for p in asked if p.strip())])
+            features = minilm_features(vectors[:n], vectors[n:2 * n], self.phrase_embeddings(batch), fuzzy,
                                        lexical_opening(completions))
+            if blocks:
+                present = np.array([bool(p.strip()) for p in asked])
+                prompt_vectors = np.zeros_like(vectors[:n])
+                prompt_vectors[present] = vectors[2 * n:]
+                features = np.hstack([features, prompt_features(prompt_vectors, present, vectors[:n],
+                                                                vectors[n:2 * n], blocks)])
         else:
             features = lexical_features(completions, fuzzy)
         return model.probabilities(features)[:, 0]
