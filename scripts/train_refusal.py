@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--training-only", action="store_true",
                         help="measure on the training split only (no held-out families): to choose features")
     parser.add_argument("--no-lexical", action="store_true", help="do not measure the lexical head")
+    parser.add_argument("--unseen-prompts", action="store_true",
+                        help="leave-one-out folds also drop the training rows that answer a held-out prompt")
     args = parser.parse_args()
     blocks = tuple(b for b in args.prompt_blocks.split(",") if b)
     data_dir = find_data_dir(args.data)
@@ -68,8 +70,9 @@ def main() -> None:
     held_out = not args.training_only
     measures = [] if args.no_measure else [
         *measure_refusal(data_dir, list(backends.values()), train_on=train_on, blocks=blocks,
-                         held_out=held_out),
-        *([] if args.no_lexical else measure_refusal(data_dir, None, held_out=held_out))]
+                         held_out=held_out, unseen_prompts=args.unseen_prompts),
+        *([] if args.no_lexical else measure_refusal(data_dir, None, held_out=held_out,
+                                                     unseen_prompts=args.unseen_prompts))]
     print(format_report(measures))
     if not args.no_write:
         report = {"measures": [m.row() for m in measures], "shipped": shipped}

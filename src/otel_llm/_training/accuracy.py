@@ -270,18 +270,23 @@ class Fold:
 
 
 def leave_one_out(data: RefusalData, key: str, c: float, only: Sequence[str] = (),
-                  tests: Sequence[RefusalData] = ()) -> list[list[Fold]]:
+                  tests: Sequence[RefusalData] = (), unseen_prompts: bool = False) -> list[list[Fold]]:
     """Hold out each value of `key` (`groups` or `kinds`) of the training split in turn (or just those in
-    `only`); the head and its calibration see only the other values (and the ordinary training sentences).
+    `only`); the head and its calibration see only the other values (and the ordinary training sentences),
+    and with `unseen_prompts` none of the rows that answer a prompt of the held-out value (XSTest's two
+    models and the authored families share prompts: a head that reads the prompt could learn them).
     Each held-out head is scored on each of `tests` (the same rows by other runtimes; default `data`)."""
     train = data.training()
     targets = [t.training() for t in (tests or (data,))]
     values = getattr(train.rows, key)
+    prompts = np.array(train.rows.prompts)
     folds: list[list[Fold]] = [[] for _ in targets]
     for value in dict.fromkeys(getattr(targets[0].rows, key).tolist()):
         if (key == "kinds" and value == "xstest") or (only and value not in only):
             continue
         inside = values != value
+        if unseen_prompts:
+            inside &= ~np.isin(prompts, prompts[~inside])
         head = calibrated_fit(train.x[inside], train.rows.labels[inside], train.rows.groups[inside],
                               train.ordinary_training, c, train.kind,
                               None if train.x_bare is None else train.x_bare[inside])
@@ -377,11 +382,12 @@ def c_for(kind: str) -> float:
 def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | Sequence[EmbeddingBackend] | None,
                     styles: bool = True, models: Sequence[str] = (),
                     train_on: Sequence[EmbeddingBackend] = (), blocks: Sequence[str] = SHIPPED_PROMPT_BLOCKS,
-                    held_out: bool = True) -> list[Measure]:
+                    held_out: bool = True, unseen_prompts: bool = False) -> list[Measure]:
     """The head of `embeddings` (MiniLM; one runtime or several, reading the prompt blocks `blocks`) or,
     without, the lexical fallback: leave-one-model-out over the training split (every model, or those in
     `models`), the untouched test families (unless not `held_out`: when choosing features), and (with
-    `styles`) leave-one-style-out. The heads are fitted on the embeddings of `train_on` (default: the
+    `styles`) leave-one-style-out (with `unseen_prompts`, the folds leave out of training every row that
+    answers a held-out prompt). The heads are fitted on the embeddings of `train_on` (default: the
     runtimes measured, all together) and measured on each runtime's own, with the rows' prompts and (a
     head that reads them) without."""
     measured = [embeddings] if embeddings is None or not isinstance(embeddings, Sequence) else embeddings
@@ -394,15 +400,18 @@ def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | Sequence[Embe
     names = [f"{t.runtime} embeddings, head fitted on {train.runtime}" if uses_minilm(t.kind)
              else "lexical head (aws, lexical)" for t in tests]
     measures: list[Measure] = []
-    parts = [("leave-one-model-out", leave_one_out(train, "groups", c, models, tests))]
+    unseen = ", prompts unseen" if unseen_prompts else ""
+    by_model = leave_one_out(train, "groups", c, models, tests, unseen_prompts)
+    parts = [("leave-one-model-out" + unseen, by_model)]
     if held_out:
         parts.append(("held-out families", held_out_split(train, c, tests)[1]))
     for split, per_test in parts:
         for name, folds in zip(names, per_test, strict=True):
             measures += summarise(name, split, folds)
     if styles:
-        for name, folds in zip(names, leave_one_out(train, "kinds", c, tests=tests), strict=True):
-            measures += style_measures(name, folds)
+        by_style = leave_one_out(train, "kinds", c, tests=tests, unseen_prompts=unseen_prompts)
+        for name, folds in zip(names, by_style, strict=True):
+            measures += style_measures(name + unseen, folds)
     return measures
 
 

@@ -3,12 +3,16 @@ user's own refusal phrases, else a small logistic head trained by `scripts/train
 
 The head reads the whole MiniLM embedding of the completion and of its opening (where refusals usually
 are), their highest cosine to the shipped refusal phrases, two fuzzy-match scores (rapidfuzz) of the
-opening against them, and hashed word and character n-grams of the opening. It was fitted on XSTest
+opening against them, and hashed word and character n-grams of the opening; and the prompt (the question
+similarity embeds too, so it costs no extra encoding): its embedding, its cosine to the completion and the
+opening, and its element-wise product with the opening, zero with an indicator when the record has none
+(rejecting a premise is a refusal only when the question asked for something). It was fitted on XSTest
 completions of two models and on refusals and hard negatives the team wrote in Bedrock families' styles,
 embedded by both MiniLM runtimes (int8 ONNX and torch: one head serves both), then Platt-calibrated on
 leave-one-model-out scores: the score is a probability, and the mean of `otel_llm.refusal` estimates the
-refusal rate. `refused` is that probability at or above 0.5 (the
-head's stored threshold). The score does not depend on the model family. Other embedding backends (Titan,
+refusal rate. Every training row is seen with its prompt and without it (prompt dropout), so records
+without a prompt are scored too. `refused` is that probability at or above 0.5 (the head's stored
+threshold). The score does not depend on the model family. Other embedding backends (Titan,
 lexical) cannot feed MiniLM's head: they use a head on the opening's n-grams and the fuzzy scores alone,
 computed here. `docs/metrics/refusal.md` gives the measured figures.
 """
@@ -129,6 +133,15 @@ def lexical_features(completions: Sequence[str], fuzzy: np.ndarray) -> np.ndarra
     return np.hstack([lexical_opening(completions), fuzzy])
 
 
+def asked(call) -> str:
+    """The question the completion answers (as similarity embeds it); "" when the record's prompt is bad:
+    the completion is then judged as if there were no prompt."""
+    try:
+        return question_of(call)
+    except TypeError:
+        return ""
+
+
 def user_phrase_matches(completions: Sequence[str], phrases: Sequence[str]) -> np.ndarray:
     """(n,) bool: the completion's start contains (fuzzily) one of `phrases`."""
     if not phrases or not completions:
@@ -195,7 +208,7 @@ class RefusalEvaluator(Evaluator):
         if call.refusal_signal or not completion.strip() or not self.uses_embeddings(batch):
             return ()
         texts = (completion, opening(completion))
-        question = question_of(call) if self.reads_prompt(batch) else ""
+        question = asked(call) if self.reads_prompt(batch) else ""
         # the question is the text similarity embeds too: the shared embed call embeds it once
         return (*texts, question) if question.strip() else texts
 
@@ -209,7 +222,7 @@ class RefusalEvaluator(Evaluator):
         if not judged:
             return results
         completions = [text_of(batch.calls[i].completion) for i in judged]
-        scores = self.probabilities(completions, batch, [question_of(batch.calls[i]) for i in judged])
+        scores = self.probabilities(completions, batch, [asked(batch.calls[i]) for i in judged])
         threshold = self.threshold(batch.backends.embeddings.name)
         matched = self.user_matches(judged, completions, batch)
         for i, score, user in zip(judged, scores, matched, strict=True):
