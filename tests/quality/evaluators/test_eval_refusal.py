@@ -270,6 +270,7 @@ def test_without_a_prompt_the_head_still_scores(runtime, request):
     assert all(s.refusal_source == "classifier" and 0.0 <= s.refusal <= 1.0 for s in bare)
     assert bare[0].refused is True and bare[1].refused is False  # a plain refusal, a plain answer
     assert [a.refusal for a in asked] != [b.refusal for b in bare]  # the prompt is read when there is one
+    assert asked[2].refusal > bare[2].refusal  # a rejected premise counts more when the ask was prejudiced
 
 
 def test_the_prompt_costs_no_extra_embedding(make_local_scorer, local_embeddings):
