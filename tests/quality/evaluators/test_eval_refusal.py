@@ -284,3 +284,21 @@ def test_the_prompt_costs_no_extra_embedding(make_local_scorer, local_embeddings
     assert local_embeddings.calls == 1
     assert len(local_embeddings.texts) == len(set(local_embeddings.texts))
     assert set(local_embeddings.texts) == {prompt, completion, opening(completion)}
+
+
+def test_the_head_kind_names_its_prompt_blocks_and_a_missing_prompt_is_zeros():
+    from otel_llm._quality.evaluators.refusal import prompt_blocks, prompt_features
+
+    assert prompt_blocks("minilm-embedding+phrases") == ()
+    assert prompt_blocks("minilm-embedding+phrases+prompt:vector,cosines") == ("vector", "cosines")
+    with pytest.raises(ValueError, match="unknown prompt block"):
+        prompt_blocks("minilm-embedding+phrases+prompt:vector,length")
+    rng = np.random.default_rng(0)
+    prompt, completion, start = (rng.normal(size=(2, 4)) for _ in range(3))
+    features = prompt_features(prompt, np.array([True, False]), completion, start,
+                               ("vector", "cosines", "product"))
+    assert features.shape == (2, 1 + 4 + 2 + 4)
+    assert features[0, 0] == 1 and np.allclose(features[0, 1:5], prompt[0])
+    assert np.allclose(features[0, 5], prompt[0] @ completion[0])
+    assert np.allclose(features[0, 7:], prompt[0] * start[0])
+    assert not features[1].any()  # no prompt: the indicator and every prompt block are zero
