@@ -27,18 +27,21 @@ from .._quality.evaluators.phrases import shipped_phrases
 from .._quality.evaluators.refusal import (
     LEXICAL_KIND,
     MINILM_KIND,
+    PROMPT_MARK,
     fuzzy_features,
     lexical_features,
     lexical_opening,
     minilm_features,
     opening,
+    prompt_features,
+    uses_minilm,
 )
 from .._weights import MODELS_DIR, LinearHead
 from .crossval import Measure, roc_auc
 from .logistic import fit_logistic, train_head
 
 XSTEST = {"gpt4": "refusal-xstest-gpt4.csv", "llama2": "refusal-xstest-llama2orig.csv"}
-AUTHORED = ("refusal-authored.csv", "refusal-team-hard.csv")
+AUTHORED = ("refusal-authored.csv", "refusal-team-hard.csv", "refusal-team-prompted.csv")
 REFUSAL_LABELS = ("2_full_refusal", "3_partial_refusal")
 BENIGN_KINDS = ("greeting", "offer_of_help", "helpful_answer", "ai_self_description_then_answer",
                 "caveat_then_answer", "no_access_answer", "clarifying_question", "apology_then_answer",
@@ -52,6 +55,9 @@ CALIBRATION_FOLDS = 4
 C_GRID = (0.003, 0.01, 0.03, 0.1)
 # Regularisation per head, chosen by `scripts/train_refusal.py` (pooled leave-one-model-out log loss).
 C_FOR_KIND = {MINILM_KIND: 0.1, LEXICAL_KIND: 0.1}
+# The prompt blocks the shipped MiniLM head reads (`refusal.prompt_features`), chosen by leave-one-model-out
+# and leave-one-style-out on the training split (`train_refusal.py --prompt-blocks ... --training-only`).
+SHIPPED_PROMPT_BLOCKS: tuple[str, ...] = ("vector", "cosines", "product")
 
 
 @dataclass(frozen=True)
@@ -64,20 +70,23 @@ class RefusalRows:
     groups: np.ndarray
     kinds: np.ndarray
     splits: np.ndarray
+    prompts: list[str]
 
     def take(self, rows: np.ndarray) -> RefusalRows:
         return RefusalRows([self.completions[i] for i in rows], self.labels[rows], self.groups[rows],
-                           self.kinds[rows], self.splits[rows])
+                           self.kinds[rows], self.splits[rows], [self.prompts[i] for i in rows])
 
 
 def load_refusal_rows(data_dir: Path) -> RefusalRows:
     """XSTest's two models (all `train`) and the authored rows."""
     completions: list[str] = []
+    prompts: list[str] = []
     labels, groups, kinds, splits = [], [], [], []
     for name, filename in XSTEST.items():
         with (Path(data_dir) / filename).open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 completions.append(row["completion"])
+                prompts.append(row["prompt"])
                 labels.append(row["final_label"] in REFUSAL_LABELS)
                 groups.append(name)
                 kinds.append("xstest")
@@ -86,12 +95,13 @@ def load_refusal_rows(data_dir: Path) -> RefusalRows:
         with (Path(data_dir) / filename).open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 completions.append(row["completion"])
+                prompts.append(row["prompt"])
                 labels.append(row["label"] == "1")
                 groups.append(row["family"])
                 kinds.append(row["kind"])
                 splits.append(row["split"])
     return RefusalRows(completions, np.array(labels, dtype=np.int64), np.array(groups), np.array(kinds),
-                       np.array(splits))
+                       np.array(splits), prompts)
 
 
 def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
@@ -109,27 +119,41 @@ def ordinary_sentences(data_dir: Path) -> tuple[list[str], list[str]]:
             [prose[i] for i in held_out] + by_domain["tweets"][:ORDINARY_HELD_OUT // 2])
 
 
-Featuriser = Callable[[Sequence[str]], np.ndarray]
+# (completions, their prompts) -> (features with the prompt, features of the same rows without it, or None)
+Featuriser = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray | None]]
 
 
-def featuriser(embeddings: EmbeddingBackend | None) -> tuple[str, Featuriser]:
-    """The evaluator's features: the MiniLM head's with `embeddings`, else the lexical fallback's."""
+def featuriser(embeddings: EmbeddingBackend | None,
+               blocks: Sequence[str] = SHIPPED_PROMPT_BLOCKS) -> tuple[str, Featuriser]:
+    """The evaluator's features: the MiniLM head's with `embeddings` (reading the prompt blocks `blocks`),
+    else the lexical fallback's."""
     phrases = shipped_phrases()
     if embeddings is None:
-        return LEXICAL_KIND, lambda texts: lexical_features(texts, fuzzy_features(texts, phrases))
+        return LEXICAL_KIND, lambda texts, _: (lexical_features(texts, fuzzy_features(texts, phrases)), None)
     from .features import embed_cached
 
     phrase_vectors = embeddings.embed(list(phrases))
+    kind = MINILM_KIND + (PROMPT_MARK + ",".join(blocks) if blocks else "")
 
-    def features(texts: Sequence[str]) -> np.ndarray:
+    def features(texts: Sequence[str], prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         openings = [opening(t) for t in texts]
-        unique = list(dict.fromkeys([*texts, *openings]))
+        asked = [p for p in prompts if p.strip()] if blocks else []
+        unique = list(dict.fromkeys([*texts, *openings, *asked]))
         row = {text: i for i, text in enumerate(unique)}
         vectors = embed_cached(embeddings, unique)
-        return minilm_features(vectors[[row[t] for t in texts]], vectors[[row[o] for o in openings]],
-                               phrase_vectors, fuzzy_features(texts, phrases), lexical_opening(texts))
+        completion, start = vectors[[row[t] for t in texts]], vectors[[row[o] for o in openings]]
+        x = minilm_features(completion, start, phrase_vectors, fuzzy_features(texts, phrases),
+                            lexical_opening(texts))
+        if not blocks:
+            return x, None
+        present = np.array([bool(p.strip()) for p in prompts])
+        prompt_vectors = np.vstack([vectors[row[p]] if p.strip() else np.zeros(vectors.shape[1])
+                                    for p in prompts]) if prompts else np.zeros_like(completion)
+        absent = np.zeros(len(texts), dtype=bool)
+        return (np.hstack([x, prompt_features(prompt_vectors, present, completion, start, blocks)]),
+                np.hstack([x, prompt_features(prompt_vectors, absent, completion, start, blocks)]))
 
-    return MINILM_KIND, features
+    return kind, features
 
 
 @dataclass(frozen=True)
@@ -142,21 +166,35 @@ class RefusalData:
     ordinary_training: np.ndarray
     ordinary_held_out: np.ndarray
     runtime: str = "lexical"
+    x_bare: np.ndarray | None = None  # the rows' features without their prompts (a head that reads them)
 
     def training(self) -> RefusalData:
         """The rows of the `train` split only."""
         train = np.flatnonzero(self.rows.splits == "train")
-        return replace(self, rows=self.rows.take(train), x=self.x[train])
+        return replace(self, rows=self.rows.take(train), x=self.x[train],
+                       x_bare=None if self.x_bare is None else self.x_bare[train])
+
+    def without_prompts(self) -> RefusalData:
+        """The same rows scored as if their records carried no prompt."""
+        assert self.x_bare is not None
+        return replace(self, x=self.x_bare, runtime=f"{self.runtime} (no prompt)")
 
 
-def featurise(data_dir: Path, embeddings: EmbeddingBackend | None) -> RefusalData:
-    kind, features = featuriser(embeddings)
+def featurise(data_dir: Path, embeddings: EmbeddingBackend | None,
+              blocks: Sequence[str] = SHIPPED_PROMPT_BLOCKS) -> RefusalData:
+    kind, features = featuriser(embeddings, blocks)
     rows = load_refusal_rows(data_dir)
     training, held_out = ordinary_sentences(data_dir)
     xstest = int(np.sum(rows.kinds == "xstest"))  # featurised apart, so that their cached embeddings
-    x = np.vstack([features(rows.completions[:xstest]), features(rows.completions[xstest:])])  # survive edits
+    parts = [features(rows.completions[:xstest], rows.prompts[:xstest]),  # survive edits
+             features(rows.completions[xstest:], rows.prompts[xstest:])]
+    bares = [b for _, b in parts if b is not None]
+    bare = np.vstack(bares) if len(bares) == len(parts) else None
     runtime = "lexical" if embeddings is None else getattr(embeddings, "runtime", embeddings.name)
-    return RefusalData(kind, rows, x, features(training), features(held_out), runtime)
+    no_prompts = [""] * max(len(training), len(held_out))  # ordinary sentences are never asked for
+    return RefusalData(kind, rows, np.vstack([p[0] for p in parts]),
+                       features(training, no_prompts[:len(training)])[0],
+                       features(held_out, no_prompts[:len(held_out)])[0], runtime, bare)
 
 
 def stack(datas: Sequence[RefusalData]) -> RefusalData:
@@ -165,12 +203,15 @@ def stack(datas: Sequence[RefusalData]) -> RefusalData:
     first runtime's."""
     if len(datas) == 1:
         return datas[0]
-    rows = RefusalRows([t for d in datas for t in d.rows.completions],
-                       *(np.concatenate([getattr(d.rows, f) for d in datas])
-                         for f in ("labels", "groups", "kinds", "splits")))
+    labels, groups, kinds, splits = (np.concatenate([getattr(d.rows, f) for d in datas])
+                                     for f in ("labels", "groups", "kinds", "splits"))
+    rows = RefusalRows([t for d in datas for t in d.rows.completions], labels, groups, kinds, splits,
+                       [p for d in datas for p in d.rows.prompts])
+    bare = [d.x_bare for d in datas if d.x_bare is not None]
     return RefusalData(datas[0].kind, rows, np.vstack([d.x for d in datas]),
                        np.vstack([d.ordinary_training for d in datas]), datas[0].ordinary_held_out,
-                       "+".join(d.runtime for d in datas))
+                       "+".join(d.runtime for d in datas),
+                       np.vstack(bare) if len(bare) == len(datas) else None)
 
 
 def f1_score(labels: np.ndarray, predicted: np.ndarray) -> float:
@@ -194,10 +235,13 @@ def platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
 
 def calibrated_fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, extra: np.ndarray, c: float,
-                   kind: str) -> LinearHead:
+                   kind: str, x_bare: np.ndarray | None = None) -> LinearHead:
     """A head on (x, y) plus the `extra` rows as non-refusals, Platt-calibrated on leave-one-group-out
     logits of these rows (groups dealt into `CALIBRATION_FOLDS` folds), with the calibration folded into
-    its weights; threshold `THRESHOLD`."""
+    its weights; threshold `THRESHOLD`. With `x_bare` (the same rows without their prompts), every row is
+    seen both ways (prompt dropout), so the head also scores records that carry no prompt."""
+    if x_bare is not None:
+        x, y, groups = np.vstack([x, x_bare]), np.concatenate([y, y]), np.concatenate([groups, groups])
     oof = np.zeros(len(y))
     names = list(dict.fromkeys(groups.tolist()))
     bucket = np.array([names.index(g) % CALIBRATION_FOLDS for g in groups.tolist()])
@@ -226,20 +270,26 @@ class Fold:
 
 
 def leave_one_out(data: RefusalData, key: str, c: float, only: Sequence[str] = (),
-                  tests: Sequence[RefusalData] = ()) -> list[list[Fold]]:
+                  tests: Sequence[RefusalData] = (), unseen_prompts: bool = False) -> list[list[Fold]]:
     """Hold out each value of `key` (`groups` or `kinds`) of the training split in turn (or just those in
-    `only`); the head and its calibration see only the other values (and the ordinary training sentences).
+    `only`); the head and its calibration see only the other values (and the ordinary training sentences),
+    and with `unseen_prompts` none of the rows that answer a prompt of the held-out value (XSTest's two
+    models and the authored families share prompts: a head that reads the prompt could learn them).
     Each held-out head is scored on each of `tests` (the same rows by other runtimes; default `data`)."""
     train = data.training()
     targets = [t.training() for t in (tests or (data,))]
     values = getattr(train.rows, key)
+    prompts = np.array(train.rows.prompts)
     folds: list[list[Fold]] = [[] for _ in targets]
     for value in dict.fromkeys(getattr(targets[0].rows, key).tolist()):
         if (key == "kinds" and value == "xstest") or (only and value not in only):
             continue
         inside = values != value
+        if unseen_prompts:
+            inside &= ~np.isin(prompts, prompts[~inside])
         head = calibrated_fit(train.x[inside], train.rows.labels[inside], train.rows.groups[inside],
-                              train.ordinary_training, c, train.kind)
+                              train.ordinary_training, c, train.kind,
+                              None if train.x_bare is None else train.x_bare[inside])
         for target, out in zip(targets, folds, strict=True):
             held = np.flatnonzero(getattr(target.rows, key) == value)
             out.append(Fold(value, target.rows.take(held), _probabilities(head, target.x[held]),
@@ -266,7 +316,7 @@ def held_out_split(data: RefusalData, c: float,
 def shipped_head(data: RefusalData, c: float) -> LinearHead:
     train = data.training()
     return calibrated_fit(train.x, train.rows.labels, train.rows.groups, train.ordinary_training, c,
-                          data.kind)
+                          data.kind, train.x_bare)
 
 
 def _benign(rows: RefusalRows) -> np.ndarray:
@@ -325,30 +375,43 @@ def style_measures(candidate: str, folds: Sequence[Fold]) -> list[Measure]:
     return measures
 
 
+def c_for(kind: str) -> float:
+    return C_FOR_KIND[MINILM_KIND if uses_minilm(kind) else kind]
+
+
 def measure_refusal(data_dir: Path, embeddings: EmbeddingBackend | Sequence[EmbeddingBackend] | None,
                     styles: bool = True, models: Sequence[str] = (),
-                    train_on: Sequence[EmbeddingBackend] = ()) -> list[Measure]:
-    """The head of `embeddings` (MiniLM; one runtime or several) or, without, the lexical fallback:
-    leave-one-model-out over the training split (every model, or those in `models`), the untouched test
-    families, and (with `styles`) leave-one-style-out. The heads are fitted on the embeddings of
-    `train_on` (default: the runtimes measured, all together) and measured on each runtime's own."""
+                    train_on: Sequence[EmbeddingBackend] = (), blocks: Sequence[str] = SHIPPED_PROMPT_BLOCKS,
+                    held_out: bool = True, unseen_prompts: bool = False) -> list[Measure]:
+    """The head of `embeddings` (MiniLM; one runtime or several, reading the prompt blocks `blocks`) or,
+    without, the lexical fallback: leave-one-model-out over the training split (every model, or those in
+    `models`), the untouched test families (unless not `held_out`: when choosing features), and (with
+    `styles`) leave-one-style-out (with `unseen_prompts`, the folds leave out of training every row that
+    answers a held-out prompt). The heads are fitted on the embeddings of `train_on` (default: the
+    runtimes measured, all together) and measured on each runtime's own, with the rows' prompts and (a
+    head that reads them) without."""
     measured = [embeddings] if embeddings is None or not isinstance(embeddings, Sequence) else embeddings
-    tests = [featurise(data_dir, b) for b in measured]
+    tests = [featurise(data_dir, b, blocks) for b in measured]
     by_runtime = {t.runtime: t for t in tests}
-    train = stack([by_runtime.get(getattr(b, "runtime", b.name)) or featurise(data_dir, b) for b in train_on]
-                  if train_on else tests)
-    c = C_FOR_KIND[train.kind]
-    names = [f"{t.runtime} embeddings, head fitted on {train.runtime}" if t.kind == MINILM_KIND
+    train = stack([by_runtime.get(getattr(b, "runtime", b.name)) or featurise(data_dir, b, blocks)
+                   for b in train_on] if train_on else tests)
+    tests += [t.without_prompts() for t in tests if t.x_bare is not None]
+    c = c_for(train.kind)
+    names = [f"{t.runtime} embeddings, head fitted on {train.runtime}" if uses_minilm(t.kind)
              else "lexical head (aws, lexical)" for t in tests]
     measures: list[Measure] = []
-    parts = [("leave-one-model-out", leave_one_out(train, "groups", c, models, tests)),
-             ("held-out families", held_out_split(train, c, tests)[1])]
+    unseen = ", prompts unseen" if unseen_prompts else ""
+    by_model = leave_one_out(train, "groups", c, models, tests, unseen_prompts)
+    parts = [("leave-one-model-out" + unseen, by_model)]
+    if held_out:
+        parts.append(("held-out families", held_out_split(train, c, tests)[1]))
     for split, per_test in parts:
         for name, folds in zip(names, per_test, strict=True):
             measures += summarise(name, split, folds)
     if styles:
-        for name, folds in zip(names, leave_one_out(train, "kinds", c, tests=tests), strict=True):
-            measures += style_measures(name, folds)
+        by_style = leave_one_out(train, "kinds", c, tests=tests, unseen_prompts=unseen_prompts)
+        for name, folds in zip(names, by_style, strict=True):
+            measures += style_measures(name + unseen, folds)
     return measures
 
 
@@ -364,20 +427,21 @@ def choose_refusal_c(data: RefusalData, grid: Sequence[float] = C_GRID) -> tuple
 
 
 def train_refusal_models(data_dir: Path, embeddings: EmbeddingBackend | Sequence[EmbeddingBackend],
-                         out_dir: Path = MODELS_DIR, choose_c: bool = True) -> dict:
+                         out_dir: Path = MODELS_DIR, choose_c: bool = True,
+                         blocks: Sequence[str] = SHIPPED_PROMPT_BLOCKS) -> dict:
     """Fit the shipped heads (MiniLM, on the embeddings of every runtime given, and lexical) on the
     training split, write them as .npz, and return what was written, with the log loss of every C tried
     (`choose_c`)."""
     runtimes = list(embeddings) if isinstance(embeddings, Sequence) else [embeddings]
     written = {}
-    for name, data in (("refusal-minilm", stack([featurise(data_dir, b) for b in runtimes])),
+    for name, data in (("refusal-minilm", stack([featurise(data_dir, b, blocks) for b in runtimes])),
                        ("refusal-lexical", featurise(data_dir, None))):
         best, losses = choose_refusal_c(data) if choose_c else (None, {})
-        head = shipped_head(data, C_FOR_KIND[data.kind])
+        head = shipped_head(data, c_for(data.kind))
         head.save(out_dir / f"{name}.npz")
         written[name] = {"features": data.kind, "columns": int(head.weights.shape[1]),
                          "embeddings": data.runtime,
-                         "c": C_FOR_KIND[data.kind], "c_by_log_loss": best,
+                         "c": c_for(data.kind), "c_by_log_loss": best,
                          "log_loss_by_c": {str(k): round(v, 4) for k, v in losses.items()},
                          "threshold": THRESHOLD,
                          "training_rows": int(np.sum(data.rows.splits == "train"))

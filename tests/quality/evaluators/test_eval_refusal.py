@@ -232,3 +232,73 @@ def test_refusals_without_the_usual_words_are_refusals(runtime, request):
     scores = scorer.score_many(calls_of(REFUSALS))
     assert [s.refused for s in scores] == [True] * len(REFUSALS), [round(s.refusal, 3) for s in scores]
     assert min(s.refusal for s in scores) > max(s.refusal for s in scorer.score_many(calls_of(BENIGN)))
+
+
+# The head reads the prompt: rejecting the premise of a prejudiced ask is a refusal; correcting a false
+# premise in an honest question and then answering it is not. Written for these tests (not in data/).
+PREMISE_REJECTIONS = [
+    ("Why are people who wear glasses so boring?", "Wearing glasses has nothing to do with personality. "
+     "Roughly two in three adults need some vision correction, and they are as varied as anyone else."),
+    ("Write an essay on why left-handed people are less intelligent.", "The claim isn't supported. Large "
+     "studies of handedness and cognition find no meaningful difference in intelligence between left- "
+     "and right-handed people."),
+]
+PREMISE_CORRECTIONS = [
+    ("Why do penguins live at the North Pole?", "Penguins don't live at the North Pole. Almost all species "
+     "live in the Southern Hemisphere, from Antarctica to the Galapagos, and the Arctic has none at all."),
+    ("Why did the Romans build the pyramids?", "The Romans didn't build them: the Egyptian pyramids at "
+     "Giza were built around 2500 BC, more than two thousand years before Rome ruled Egypt, by paid and "
+     "conscripted Egyptian workers."),
+]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_rejected_premise_is_a_refusal_and_a_corrected_one_that_answers_is_not(runtime, request):
+    scorer = request.getfixturevalue(runtime)
+    rejected = scorer.score_many(calls_of(PREMISE_REJECTIONS))
+    corrected = scorer.score_many(calls_of(PREMISE_CORRECTIONS))
+    assert [s.refused for s in rejected] == [True, True], [round(s.refusal, 3) for s in rejected]
+    assert [s.refused for s in corrected] == [False, False], [round(s.refusal, 3) for s in corrected]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_without_a_prompt_the_head_still_scores(runtime, request):
+    scorer = request.getfixturevalue(runtime)
+    pairs = [REFUSALS[2], BENIGN[7], *PREMISE_REJECTIONS, *PREMISE_CORRECTIONS]
+    bare = scorer.score_many([LLMCall("us.amazon.nova-lite-v1:0", completion=c) for _, c in pairs])
+    asked = scorer.score_many(calls_of(pairs))
+    assert all(s.refusal_source == "classifier" and 0.0 <= s.refusal <= 1.0 for s in bare)
+    assert bare[0].refused is True and bare[1].refused is False  # a plain refusal, a plain answer
+    assert [a.refusal for a in asked] != [b.refusal for b in bare]  # the prompt is read when there is one
+    assert asked[2].refusal > bare[2].refusal  # a rejected premise counts more when the ask was prejudiced
+
+
+def test_the_prompt_costs_no_extra_embedding(make_local_scorer, local_embeddings):
+    """Similarity embeds the question already: refusal reads the same vector (one embed call per batch)."""
+    scorer = make_local_scorer(evaluators=("similarity", "refusal"))
+    scorer.score_many(calls_of(PREMISE_REJECTIONS[:1]))  # the shipped phrases are embedded once, here
+    local_embeddings.reset()
+    (prompt, completion), = PREMISE_CORRECTIONS[:1]
+    scores, = scorer.score_many(calls_of([(prompt, completion)]))
+    assert scores.refusal is not None and scores.similarity is not None
+    assert local_embeddings.calls == 1
+    assert len(local_embeddings.texts) == len(set(local_embeddings.texts))
+    assert set(local_embeddings.texts) == {prompt, completion, opening(completion)}
+
+
+def test_the_head_kind_names_its_prompt_blocks_and_a_missing_prompt_is_zeros():
+    from otel_llm._quality.evaluators.refusal import prompt_blocks, prompt_features
+
+    assert prompt_blocks("minilm-embedding+phrases") == ()
+    assert prompt_blocks("minilm-embedding+phrases+prompt:vector,cosines") == ("vector", "cosines")
+    with pytest.raises(ValueError, match="unknown prompt block"):
+        prompt_blocks("minilm-embedding+phrases+prompt:vector,length")
+    rng = np.random.default_rng(0)
+    prompt, completion, start = (rng.normal(size=(2, 4)) for _ in range(3))
+    features = prompt_features(prompt, np.array([True, False]), completion, start,
+                               ("vector", "cosines", "product"))
+    assert features.shape == (2, 1 + 4 + 2 + 4)
+    assert features[0, 0] == 1 and np.allclose(features[0, 1:5], prompt[0])
+    assert np.allclose(features[0, 5], prompt[0] @ completion[0])
+    assert np.allclose(features[0, 7:], prompt[0] * start[0])
+    assert not features[1].any()  # no prompt: the indicator and every prompt block are zero

@@ -3,12 +3,16 @@ user's own refusal phrases, else a small logistic head trained by `scripts/train
 
 The head reads the whole MiniLM embedding of the completion and of its opening (where refusals usually
 are), their highest cosine to the shipped refusal phrases, two fuzzy-match scores (rapidfuzz) of the
-opening against them, and hashed word and character n-grams of the opening. It was fitted on XSTest
+opening against them, and hashed word and character n-grams of the opening; and the prompt (the question
+similarity embeds too, so it costs no extra encoding): its embedding, its cosine to the completion and the
+opening, and its element-wise product with the opening, zero with an indicator when the record has none
+(rejecting a premise is a refusal only when the question asked for something). It was fitted on XSTest
 completions of two models and on refusals and hard negatives the team wrote in Bedrock families' styles,
 embedded by both MiniLM runtimes (int8 ONNX and torch: one head serves both), then Platt-calibrated on
 leave-one-model-out scores: the score is a probability, and the mean of `otel_llm.refusal` estimates the
-refusal rate. `refused` is that probability at or above 0.5 (the
-head's stored threshold). The score does not depend on the model family. Other embedding backends (Titan,
+refusal rate. Every training row is seen with its prompt and without it (prompt dropout), so records
+without a prompt are scored too. `refused` is that probability at or above 0.5 (the head's stored
+threshold). The score does not depend on the model family. Other embedding backends (Titan,
 lexical) cannot feed MiniLM's head: they use a head on the opening's n-grams and the fuzzy scores alone,
 computed here. `docs/metrics/refusal.md` gives the measured figures.
 """
@@ -31,6 +35,7 @@ from ..._weights import LinearHead
 from ...record import Evaluation, Scores
 from .base import Batch, Evaluator, text_of
 from .phrases import PhraseSets, family_of, load_user_phrases, phrases_for, shipped_phrases
+from .similarity import question_of
 
 SOURCE_CLASSIFIER = "classifier"
 SOURCE_PHRASE = "phrase"  # the completion opens with one of the user's own refusal phrases
@@ -39,6 +44,10 @@ OPENING_CHARS = 300
 FUZZY_CHARS = 200
 USER_PHRASE_MATCH = 90  # rapidfuzz partial_ratio of a user phrase within the opening that counts as a match
 MINILM_KIND, LEXICAL_KIND = "minilm-embedding+phrases", "lexical+fuzzy"
+# A MiniLM head that also reads the prompt names its prompt blocks after this marker, e.g.
+# "minilm-embedding+phrases+prompt:vector,cosines": see `prompt_features`.
+PROMPT_MARK = "+prompt:"
+PROMPT_BLOCKS = ("vector", "cosines", "product")
 # The head per embedding backend; any other backend (e.g. Titan) uses the lexical head, whose features
 # are computed here and do not depend on the backend's embeddings.
 MODEL_FOR_BACKEND = {"local": "refusal-minilm"}
@@ -88,9 +97,49 @@ def minilm_features(completion_vectors: np.ndarray, opening_vectors: np.ndarray,
     return np.hstack([completion_vectors, opening_vectors, cosines, fuzzy, lexical])
 
 
+def prompt_blocks(kind: str) -> tuple[str, ...]:
+    """The prompt blocks a head of feature kind `kind` reads (none for a head without the prompt)."""
+    _, mark, blocks = kind.partition(PROMPT_MARK)
+    named = tuple(b for b in blocks.split(",") if b) if mark else ()
+    if any(b not in PROMPT_BLOCKS for b in named):
+        raise ValueError(f"unknown prompt block in refusal head kind {kind!r}")
+    return named
+
+
+def uses_minilm(kind: str) -> bool:
+    return kind.partition(PROMPT_MARK)[0] == MINILM_KIND
+
+
+def prompt_features(prompt_vectors: np.ndarray, present: np.ndarray, completion_vectors: np.ndarray,
+                    opening_vectors: np.ndarray, blocks: Sequence[str]) -> np.ndarray:
+    """The prompt's part of the features: an indicator that there is a prompt, then per block `vector`
+    (its embedding), `cosines` (its cosine to the completion and to the opening: does the reply address
+    it) and `product` (its element-wise product with the opening). Zero where there is no prompt."""
+    prompts = prompt_vectors * present[:, None]
+    parts = [present[:, None].astype(np.float64)]
+    for block in blocks:
+        if block == "vector":
+            parts.append(prompts)
+        elif block == "cosines":
+            parts.append(np.column_stack([np.sum(prompts * completion_vectors, axis=1),
+                                          np.sum(prompts * opening_vectors, axis=1)]))
+        else:
+            parts.append(prompts * opening_vectors)
+    return np.hstack(parts)
+
+
 def lexical_features(completions: Sequence[str], fuzzy: np.ndarray) -> np.ndarray:
     """(n, 2048 + 2): the opening's n-grams and the fuzzy scores."""
     return np.hstack([lexical_opening(completions), fuzzy])
+
+
+def asked(call) -> str:
+    """The question the completion answers (as similarity embeds it); "" when the record's prompt is bad:
+    the completion is then judged as if there were no prompt."""
+    try:
+        return question_of(call)
+    except TypeError:
+        return ""
 
 
 def user_phrase_matches(completions: Sequence[str], phrases: Sequence[str]) -> np.ndarray:
@@ -146,7 +195,10 @@ class RefusalEvaluator(Evaluator):
             return self._models[name]
 
     def uses_embeddings(self, batch: Batch) -> bool:
-        return self.model_for(batch.backends.embeddings.name).features == MINILM_KIND
+        return uses_minilm(self.model_for(batch.backends.embeddings.name).features)
+
+    def reads_prompt(self, batch: Batch) -> bool:
+        return bool(prompt_blocks(self.model_for(batch.backends.embeddings.name).features))
 
     def is_free(self, call) -> bool:
         return bool(getattr(call, "refusal_signal", None))
@@ -155,7 +207,10 @@ class RefusalEvaluator(Evaluator):
         completion = text_of(call.completion)
         if call.refusal_signal or not completion.strip() or not self.uses_embeddings(batch):
             return ()
-        return (completion, opening(completion))
+        texts = (completion, opening(completion))
+        question = asked(call) if self.reads_prompt(batch) else ""
+        # the question is the text similarity embeds too: the shared embed call embeds it once
+        return (*texts, question) if question.strip() else texts
 
     def evaluate(self, batch: Batch) -> list[RefusalResult | None]:
         results: list[RefusalResult | None] = [None] * len(batch.calls)
@@ -167,7 +222,7 @@ class RefusalEvaluator(Evaluator):
         if not judged:
             return results
         completions = [text_of(batch.calls[i].completion) for i in judged]
-        scores = self.probabilities(completions, batch)
+        scores = self.probabilities(completions, batch, [asked(batch.calls[i]) for i in judged])
         threshold = self.threshold(batch.backends.embeddings.name)
         matched = self.user_matches(judged, completions, batch)
         for i, score, user in zip(judged, scores, matched, strict=True):
@@ -188,15 +243,26 @@ class RefusalEvaluator(Evaluator):
                                               phrases_for(self.user_phrases, family))
         return matched
 
-    def probabilities(self, completions: Sequence[str], batch: Batch) -> np.ndarray:
-        """The head's calibrated refusal probability for each completion."""
+    def probabilities(self, completions: Sequence[str], batch: Batch,
+                      prompts: Sequence[str] = ()) -> np.ndarray:
+        """The head's calibrated refusal probability for each completion (given its call's question, or
+        none: a head that reads the prompt scores prompt-less completions too)."""
         model = self.model_for(batch.backends.embeddings.name)
         fuzzy = fuzzy_features(completions, self.phrases)
-        if model.features == MINILM_KIND:
-            vectors = batch.embed([*completions, *(opening(c) for c in completions)])
+        if uses_minilm(model.features):
             n = len(completions)
-            features = minilm_features(vectors[:n], vectors[n:], self.phrase_embeddings(batch), fuzzy,
+            blocks = prompt_blocks(model.features)
+            asked = (list(prompts) or [""] * n) if blocks else []
+            vectors = batch.embed([*completions, *(opening(c) for c in completions),
+                                   *(p for p in asked if p.strip())])
+            features = minilm_features(vectors[:n], vectors[n:2 * n], self.phrase_embeddings(batch), fuzzy,
                                        lexical_opening(completions))
+            if blocks:
+                present = np.array([bool(p.strip()) for p in asked])
+                prompt_vectors = np.zeros_like(vectors[:n])
+                prompt_vectors[present] = vectors[2 * n:]
+                features = np.hstack([features, prompt_features(prompt_vectors, present, vectors[:n],
+                                                                vectors[n:2 * n], blocks)])
         else:
             features = lexical_features(completions, fuzzy)
         return model.probabilities(features)[:, 0]
