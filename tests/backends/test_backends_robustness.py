@@ -88,7 +88,7 @@ HARMLESS = ["aaaaaaaaaaaa!!!!!!!!!!!!", "hahahahahahahaha!!!!!!!",
             "Kindly keep comments on topic; off-topic threads will be archived by a moderator.",
             "This thread is locked. Please open a new one if the problem persists.",
             "To reset your password, open Settings and choose Security."]
-FORUM_FLOOR = 0.92  # ROC AUC on the team's held-out forum-style comments; docs/metrics/toxicity.md has more
+FORUM_FLOOR = 0.95  # held-out forum ROC AUC: 0.975 on both runtimes; the previous blend 0.94
 
 
 def test_insults_without_profanity_and_masked_profanity_are_toxic(runtime):
