@@ -32,19 +32,21 @@ def main() -> None:
               f"{np.mean(cos < 0.99):.3f} |")
     s_head, t_head = SentimentHead.load("sentiment-minilm"), ToxicityHead.load("toxicity-minilm")
     s_texts, t_texts = texts["sentiment"], texts["toxicity"]
+    lexical = LexicalEmbeddings()
+    t_lexical = embed_cached(lexical, t_texts)
     for label, a, b in (
             ("sentiment label", s_head.predict(embed_cached(fp32, s_texts), s_texts),
              s_head.predict(embed_cached(onnx, s_texts), s_texts)),
-            ("toxicity categories", t_head.predict(embed_cached(fp32, t_texts)),
-             t_head.predict(embed_cached(onnx, t_texts)))):
+            ("toxicity categories",
+             t_head.predict(t_head.features(t_texts, embed_cached(fp32, t_texts), t_lexical)),
+             t_head.predict(t_head.features(t_texts, embed_cached(onnx, t_texts), t_lexical)))):
         keys = [(getattr(r, "label", None), getattr(r, "categories", None)) for r in a]
         other = [(getattr(r, "label", None), getattr(r, "categories", None)) for r in b]
         same = np.mean([x == y for x, y in zip(keys, other, strict=True)])
         print(f"\nshipped {label}: same decision on float32 torch and int8 ONNX for {same:.3%} of texts")
-    lexical = LexicalEmbeddings()
     for backend in (onnx, fp32):
         print(f"\n### {backend.variant}\n")
-        measures = [*measure_refusal(data, backend), *measure_backend(backend, data, partner=lexical)]
+        measures = [*measure_refusal(data, backend), *measure_backend(backend, data)]
         print(format_table(measures))
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from otel_llm._backends.local import LocalSentiment, LocalToxicity
 from otel_llm._backends.onnx import OnnxEmbeddings, onnx_available
+from otel_llm._training.crossval import roc_auc
+from otel_llm._training.data import find_data_dir, load_team_toxicity
 from otel_llm._weights import clean_text, main_clause, negation_scopes, scope_sums
 
 pytestmark = pytest.mark.slow
@@ -78,11 +80,15 @@ def test_main_clause_is_what_follows_the_contrast():
 
 INSULTS = ["You are a pathetic excuse for a human.", "Honestly, you are the dumbest person on this forum.",
            "Nobody here respects a spineless little weasel like you."]
-MASKED = ["What a f*cking waste of time.", "Stop acting like a dumbass.", "You absolute sh1thead."]
-HARMLESS = ["aaaaaaaaaaaa!!!!!!!!!!!!",
+MASKED = ["What a f*cking waste of time.", "Stop acting like a dumbass.", "You absolute sh1thead.",
+          "Who approved this b1tch of a patch?", "Whoever wrote this is a total a$$hat."]
+HARMLESS = ["aaaaaaaaaaaa!!!!!!!!!!!!", "hahahahahahahaha!!!!!!!",
             "Please do not remove the warning templates; discuss on the talk page.",
             "I have reverted your edit because it removed sourced content; please discuss first.",
+            "Kindly keep comments on topic; off-topic threads will be archived by a moderator.",
+            "This thread is locked. Please open a new one if the problem persists.",
             "To reset your password, open Settings and choose Security."]
+FORUM_FLOOR = 0.95  # held-out forum ROC AUC: 0.975 on both runtimes; the previous blend 0.94
 
 
 def test_insults_without_profanity_and_masked_profanity_are_toxic(runtime):
@@ -95,6 +101,24 @@ def test_floods_and_moderation_notes_are_not_toxic(runtime):
     results = LocalToxicity(runtime).toxicity(HARMLESS)
     assert [r.score < 0.5 for r in results] == [True] * len(HARMLESS)
     assert all(r.categories == () for r in results)
+
+
+@pytest.mark.xfail(strict=True, reason="known errors, in docs/metrics/toxicity.md: a one-word flood cut to a "
+                   "short interjection ('whee') scores toxic; a profane request without an insult is missed")
+def test_short_interjections_and_profane_requests(runtime):
+    flood, request = LocalToxicity(runtime).toxicity(["wheeeeeeeeeeeeee",
+                                                      "Read the f**king manual before you post."])
+    assert flood.score < 0.5 and request.score > 0.5
+
+
+def test_held_out_forum_comments_are_ranked_toxic_above_the_rest(runtime):
+    team = load_team_toxicity(find_data_dir())
+    held_out = team.split == "test"
+    texts = [t for t, keep in zip(team.texts, held_out, strict=True) if keep]
+    scores = np.array([r.score for r in LocalToxicity(runtime).toxicity(texts)])
+    truth = team.toxic[held_out]
+    assert roc_auc(truth, scores) >= FORUM_FLOOR
+    assert np.mean(scores[truth == 0] >= 0.5) <= 0.1  # at most 2 of the 22 harmless comments flagged
 
 
 def test_clean_text_spells_out_masked_profanity_and_cuts_floods():

@@ -76,7 +76,7 @@ class LexicalSentiment:
 
 
 class LexicalToxicity:
-    """Toxicity from the shipped head on lexical vectors."""
+    """Toxicity from the shipped head on lexical vectors and the masked-profanity / insult signal."""
 
     name = "lexical"
 
@@ -85,4 +85,6 @@ class LexicalToxicity:
         self.head = head or ToxicityHead.load("toxicity-lexical")
 
     def toxicity(self, texts: Sequence[str]) -> list[ToxicityResult]:
-        return self.head.predict(self.embeddings.embed([clean_text(t) for t in texts]))
+        cleaned = [clean_text(t) for t in texts]
+        vectors = self.embeddings.embed(cleaned)  # this backend's embedding is the lexical vector
+        return self.head.predict(self.head.features(cleaned, vectors, vectors))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._weights import LEXICAL_BLEND, SentimentHead, ToxicityHead, clean_text
+from .._weights import SentimentHead, ToxicityHead, clean_text
 from .base import EmbeddingBackend, SentimentResult, ToxicityResult, well_formed_all
 from .lexical import LexicalEmbeddings
 
@@ -191,21 +191,22 @@ class LocalSentiment:
 
 
 class LocalToxicity:
-    """Toxicity: the MiniLM head on the (shared, usually cached) embeddings, blended with the lexical head,
-    whose character n-grams catch spelled-out slurs and obfuscations the sentence embedding smooths over."""
+    """Toxicity: one head on the (shared, usually cached) MiniLM embedding of the cleaned text, its hashed
+    word and character n-grams (which catch spellings the sentence embedding smooths over) and a masked-
+    profanity / insult signal (`otel_llm._weights.offence`); no second encoder pass."""
 
     name = "local"
 
     def __init__(self, embeddings: EmbeddingBackend, head: ToxicityHead | None = None) -> None:
         self.embeddings = embeddings
         self.head = head or ToxicityHead.load("toxicity-minilm")
-        self.lexical_head = ToxicityHead.load("toxicity-lexical")
         self.lexical = LexicalEmbeddings()
 
     def toxicity(self, texts: Sequence[str]) -> list[ToxicityResult]:
         cleaned = [clean_text(t) for t in well_formed_all(texts)]
-        blend = (self.lexical_head, self.lexical.embed(cleaned), LEXICAL_BLEND)
-        return self.head.predict(self.embeddings.embed(cleaned), blend)
+        lexical = self.lexical.embed(cleaned) if self.head.reads_lexical else None
+        embeddings = self.embeddings.embed(cleaned) if self.head.reads_embedding else None
+        return self.head.predict(self.head.features(cleaned, embeddings, lexical))
 
 
 def _installed(name: str) -> bool:

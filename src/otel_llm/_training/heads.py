@@ -16,29 +16,26 @@ import numpy as np
 
 from .._backends.base import EmbeddingBackend
 from .._weights import (
-    LEXICAL_BLEND,
     MODELS_DIR,
     LinearHead,
     clause_average,
-    clean_text,
     main_clause,
     negation_clause_average,
     negation_scopes,
     scope_sums,
     vader_compound,
 )
-from .crossval import Measure, accuracy, choose_c, fit_predict_logistic, roc_auc, spearman, stratified_folds
+from .crossval import Measure, accuracy, choose_c, fit_predict_logistic, spearman, stratified_folds
 from .data import (
     NEUTRAL_BAND,
     find_data_dir,
     load_sentiment,
     load_stsb,
     load_team_sentiment,
-    load_team_toxicity,
-    load_toxicity,
 )
 from .features import embed_cached
-from .logistic import fit_logistic, standardiser, train_head
+from .logistic import fit_logistic, standardiser
+from .toxicity import LEXICAL_KIND, SHIPPED_KIND, measure_toxicity_kind
 
 FOLDS = 5
 SEED = 0
@@ -190,112 +187,20 @@ def measure_sentiment(embeddings: EmbeddingBackend, data_dir: Path, with_vader: 
     return measures
 
 
-@dataclass(frozen=True)
-class ToxicityRows:
-    """Davidson's tweets, then the extra training-only rows (STS-B prose as non-toxic, the team's training
-    comments), then the team's held-out comments; all as the heads read them (`clean_text`)."""
-
-    texts: list[str]
-    toxic: np.ndarray
-    hate: np.ndarray
-    part: np.ndarray  # tweets | prose | team-train | team-test
-
-    def weights(self, rows: np.ndarray) -> np.ndarray:
-        return np.where(self.part[rows] == "team-train", TEAM_WEIGHT, 1.0)
-
-
-def toxicity_rows(data_dir: Path) -> ToxicityRows:
-    data, team, prose = load_toxicity(data_dir), load_team_toxicity(data_dir), benign_prose(data_dir)
-    texts = [clean_text(t) for t in data.texts] + prose + [clean_text(t) for t in team.texts]
-    toxic = np.concatenate([data.toxic, np.zeros(len(prose), dtype=np.int64), team.toxic])
-    hate = np.concatenate([data.hate, np.zeros(len(prose) + len(team.texts), dtype=np.int64)])
-    part = np.concatenate([np.full(len(data.texts), "tweets"), np.full(len(prose), "prose"),
-                           np.char.add("team-", team.split)])
-    return ToxicityRows(texts, toxic, hate, part)
-
-
-def _toxicity_scores(x: np.ndarray, rows: ToxicityRows, target: np.ndarray, with_team: bool,
-                     train_xs: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(out-of-fold P(toxic) for every tweet by 5-fold CV, P(toxic) for the team's held-out comments from
-    a head fitted on all tweets); prose (and, `with_team`, the team's training comments) only trained on.
-    Rows are scored on `x`; the heads are fitted on the same rows of each of `train_xs` (default `x`)."""
-    extra = np.flatnonzero((rows.part == "prose") | ((rows.part == "team-train") & with_team))
-    tweets, held_out = np.flatnonzero(rows.part == "tweets"), np.flatnonzero(rows.part == "team-test")
-    xs = list(train_xs) if train_xs is not None else [x]
-
-    def fit(train: np.ndarray, test: np.ndarray) -> np.ndarray:
-        train = np.concatenate([train, extra])
-        xtrain, ytrain = np.vstack([xi[train] for xi in xs]), np.tile(target[train], len(xs))
-        c = choose_c(xtrain, ytrain, balanced=True)
-        mean, scale = standardiser(xtrain)
-        w, b = fit_logistic((xtrain - mean) / scale, ytrain, c=c, balanced=True,
-                            sample_weight=np.tile(rows.weights(train), len(xs)))
-        return 1 / (1 + np.exp(-(((x[test] - mean) / scale) @ w + b)))
-
-    out_of_fold = np.zeros(len(tweets))
-    for train, test in stratified_folds(target[tweets], FOLDS, SEED):
-        out_of_fold[test] = fit(tweets[train], tweets[test])
-    return out_of_fold, fit(tweets, held_out)
-
-
-_PARTNER_SCORES: dict[tuple[str, Path, bool], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _partner_scores(partner: EmbeddingBackend, data_dir: Path,
-                    with_team: bool) -> tuple[np.ndarray, np.ndarray]:
-    """`_toxicity_scores` of the blend's partner (the lexical head): the same for every MiniLM runtime."""
-    key = (partner.name, data_dir, with_team)
-    if key not in _PARTNER_SCORES:
-        rows = toxicity_rows(data_dir)
-        vectors = embed_cached(partner, rows.texts)
-        _PARTNER_SCORES[key] = _toxicity_scores(vectors, rows, rows.toxic, with_team)
-    return _PARTNER_SCORES[key]
-
-
-def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path, partner: EmbeddingBackend | None = None,
+def measure_toxicity(embeddings: EmbeddingBackend, data_dir: Path,
                      train_on: Sequence[EmbeddingBackend] | None = None) -> list[Measure]:
-    """ROC AUC of toxic vs. not on Davidson's tweets (5-fold CV) and, across domains, on the team's held-out
-    forum-style comments, trained without and with the team's training comments; the worst of these; and
-    hate speech vs. the rest on the tweets. With a `partner` (lexical vectors), the shipped blend
-    (1 - w) * own head + w * partner's head too. `train_on` as in `measure_sentiment`."""
-    rows = toxicity_rows(data_dir)
-    tweets, held_out = rows.part == "tweets", rows.part == "team-test"
-    toxic, team_toxic = rows.toxic[tweets], rows.toxic[held_out]
-    own = embed_cached(embeddings, rows.texts)
-    own_train = [own if b is embeddings else embed_cached(b, rows.texts) for b in (train_on or [embeddings])]
-    own_name = _candidate(embeddings, train_on, "head")
-    candidates = {own_name: {team: _toxicity_scores(own, rows, rows.toxic, team, own_train)
-                             for team in (False, True)}}
-    if partner is not None:
-        mine, theirs = candidates[own_name], {team: _partner_scores(partner, data_dir, team)
-                                              for team in (False, True)}
-        w = LEXICAL_BLEND
-        candidates[f"{partner.name} head"] = theirs
-        candidates[f"{own_name} + {w:g} x {partner.name} head"] = {
-            team: ((1 - w) * mine[team][0] + w * theirs[team][0],
-                   (1 - w) * mine[team][1] + w * theirs[team][1]) for team in (False, True)}
-    measures = []
-    for name, by_team in candidates.items():
-        cv, _ = by_team[True]  # as shipped: team training comments in every training fold
-        folds = [roc_auc(toxic[test], cv[test]) for _, test in stratified_folds(toxic, FOLDS, SEED)]
-        measures.append(Measure(name, "toxic ROC AUC, Davidson 5-fold", tuple(folds),
-                                "STS-B prose and team training comments in training folds only"))
-        worst = min(folds)
-        for team in (False, True):
-            p = by_team[team][1]
-            auc = roc_auc(team_toxic, p)
-            worst = min(worst, auc)
-            flags, misses = np.mean(p[team_toxic == 0] >= 0.5), np.mean(p[team_toxic == 1] < 0.5)
-            source = "Davidson+prose" + ("+team-train" if team else "")
-            measures.append(Measure(name, f"toxic ROC AUC, {source}->team-test", (auc,),
-                                    f"at 0.5: {100 * flags:.0f}% of non-toxic flagged, {100 * misses:.0f}% "
-                                    f"of toxic missed ({len(team_toxic)} comments)"))
-        measures.append(Measure(name, "toxic ROC AUC, worst fold", (worst,), "of the folds above"))
-    hate = rows.hate[tweets]
-    hate_cv = _toxicity_scores(own, rows, rows.hate, True, own_train)[0]
-    measures.append(_folds_measure(own_name, "hate_speech ROC AUC, 5-fold", hate, hate_cv,
-                                   roc_auc, "115 hate-speech rows only"))
-    return measures
+    """The toxicity candidates of one backend (`toxicity.measure_toxicity_kind`): on MiniLM, its embedding
+    alone and the shipped head (embedding + lexical vector + offence signal); on lexical, its vector alone,
+    the offence signal alone and the two together (the lexical backend's head)."""
+    if embeddings.name == "lexical":
+        kinds = {"lexical head": "embedding", "offence signal head": "offence",
+                 "lexical+offence head": LEXICAL_KIND}
+    else:
+        kinds = {_candidate(embeddings, train_on, "head"): "embedding",
+                 _candidate(embeddings, train_on, "+lexical+offence head"): SHIPPED_KIND}
+    return [m for name, kind in kinds.items()
+            for m in measure_toxicity_kind(kind, embeddings, data_dir, name, train_on,
+                                           with_hate=kind in (SHIPPED_KIND, LEXICAL_KIND))]
 
 
 def _neutral_band(head: LinearHead, features: np.ndarray, ratings: np.ndarray) -> float:
@@ -334,36 +239,22 @@ def worst_fold(measures: list[Measure], candidate: str) -> float:
                if m.candidate == candidate and m.metric.endswith("worst cross-domain fold"))
 
 
-def benign_prose(data_dir: Path) -> list[str]:
-    """Ordinary non-toxic prose (STS-B's first sentences: captions, news, forums), added to the toxicity
-    training data as non-toxic so that the heads learn that formal, LLM-like text is not offensive."""
-    return [clean_text(t) for t in load_stsb(data_dir).first]
-
-
-def train_toxicity_head(embeddings: EmbeddingBackend, data_dir: Path,
-                        train_on: Sequence[EmbeddingBackend] | None = None) -> tuple[LinearHead, float]:
-    """Two outputs, `toxic` and `hate_speech`, class-balanced, on Davidson's tweets, STS-B prose (non-toxic)
-    and the team's training comments (never its held-out ones), as embedded by each runtime of `train_on`
-    (default `embeddings`); C by inner CV on the toxic target."""
-    rows = toxicity_rows(data_dir)
-    backends = list(train_on) if train_on is not None else [embeddings]
-    train = np.flatnonzero(rows.part != "team-test")
-    texts = [rows.texts[i] for i in train]
-    x = np.vstack([embed_cached(b, texts) for b in backends])
-    toxic, hate = np.tile(rows.toxic[train], len(backends)), np.tile(rows.hate[train], len(backends))
-    c = choose_c(x, toxic, balanced=True)
-    return train_head(x, {"toxic": toxic, "hate_speech": hate}, c=c, balanced=True,
-                      sample_weight=np.tile(rows.weights(train), len(backends))), c
+HEADS = ("sentiment", "toxicity")
 
 
 def measure_backend(embeddings: EmbeddingBackend, data_dir: Path | None = None, with_vader: bool = True,
-                    partner: EmbeddingBackend | None = None,
-                    train_on: Sequence[EmbeddingBackend] | None = None) -> list[Measure]:
-    """Every measure of one embedding backend: similarity, sentiment candidates, toxicity."""
+                    train_on: Sequence[EmbeddingBackend] | None = None,
+                    heads: Sequence[str] = HEADS) -> list[Measure]:
+    """Every measure of one embedding backend: similarity and the sentiment candidates (with "sentiment" in
+    `heads`), the toxicity candidates (with "toxicity")."""
     data_dir = find_data_dir(data_dir)
-    return [measure_similarity(embeddings, data_dir, named=train_on is not None),
-            *measure_sentiment(embeddings, data_dir, with_vader, train_on),
-            *measure_toxicity(embeddings, data_dir, partner, train_on)]
+    measures = []
+    if "sentiment" in heads:
+        measures += [measure_similarity(embeddings, data_dir, named=train_on is not None),
+                     *measure_sentiment(embeddings, data_dir, with_vader, train_on)]
+    if "toxicity" in heads:
+        measures += measure_toxicity(embeddings, data_dir, train_on)
+    return measures
 
 
 def format_table(measures: list[Measure]) -> str:
@@ -375,9 +266,22 @@ def format_table(measures: list[Measure]) -> str:
     return "\n".join(lines)
 
 
-def write_report(measures: list[Measure], shipped: dict, path: Path = MODELS_DIR / "report.json") -> None:
-    report = {"measures": [m.row() for m in measures], "shipped": shipped}
+def write_report(measures: list[Measure], shipped: dict, path: Path = MODELS_DIR / "report.json",
+                 heads: Sequence[str] = HEADS) -> None:
+    """Write the measures and shipped heads; when only some `heads` were refitted, the other heads' rows of
+    the existing report are kept as they are."""
+    kept_measures: list[dict] = []
+    kept_shipped: dict = {}
+    if set(heads) != set(HEADS) and path.is_file():
+        old = json.loads(path.read_text())
+        kept_measures = [r for r in old["measures"] if _head_of(r["metric"]) not in heads]
+        kept_shipped = {k: v for k, v in old["shipped"].items() if k.split("-")[0] not in heads}
+    report = {"measures": kept_measures + [m.row() for m in measures], "shipped": kept_shipped | shipped}
     path.write_text(json.dumps(report, indent=1) + "\n")
+
+
+def _head_of(metric: str) -> str:
+    return "toxicity" if metric.startswith(("toxic", "hate_speech")) else "sentiment"
 
 
 # sentiment candidates measured per MiniLM runtime
@@ -385,32 +289,36 @@ RUNTIME_KINDS = ("embedding", "clause-average", "clause-negation")
 
 
 def measure_runtimes(runtimes: Sequence[EmbeddingBackend], data_dir: Path,
-                     partner: EmbeddingBackend | None = None) -> list[Measure]:
-    """MiniLM on each runtime (torch, int8 ONNX): STS-B; each runtime's rows scored by heads trained on the
-    first runtime alone (how the heads were made before) and on all runtimes together (what ships)."""
-    measures: list[Measure] = [measure_similarity(r, data_dir, named=True) for r in runtimes]
-    vader = True
-    for train in ([runtimes[0]], list(runtimes)) if len(runtimes) > 1 else ([runtimes[0]],):
-        shipped = len(train) == len(runtimes)
+                     heads: Sequence[str] = HEADS) -> list[Measure]:
+    """MiniLM on each runtime (torch, int8 ONNX): STS-B; each runtime's rows scored by sentiment heads
+    trained on the first runtime alone (how the heads were made before) and on all runtimes together (what
+    ships), and by toxicity heads trained on the first runtime (what ships)."""
+    measures: list[Measure] = []
+    if "sentiment" in heads:
+        measures += [measure_similarity(r, data_dir, named=True) for r in runtimes]
+        vader = True
+        for train in ([runtimes[0]], list(runtimes)) if len(runtimes) > 1 else ([runtimes[0]],):
+            shipped = len(train) == len(runtimes)
+            for test in runtimes:
+                measures += measure_sentiment(test, data_dir, vader, train,
+                                              RUNTIME_KINDS if shipped else ("clause-average",))
+                vader = False
+    if "toxicity" in heads:
         for test in runtimes:
-            measures += measure_sentiment(test, data_dir, vader, train,
-                                          RUNTIME_KINDS if shipped else ("clause-average",))
-            measures += measure_toxicity(test, data_dir, partner, train)
-            vader = False
+            measures += measure_toxicity(test, data_dir, [runtimes[0]])
     return measures
 
 
-def measure_all(data_dir: str | Path | None = None,
-                runtimes: Sequence[EmbeddingBackend] | None = None) -> list[Measure]:
+def measure_all(data_dir: str | Path | None = None, runtimes: Sequence[EmbeddingBackend] | None = None,
+                heads: Sequence[str] = HEADS) -> list[Measure]:
     """Every candidate of both offline backends (local only when its extra is installed): the README table.
     With `runtimes`, the local candidates are measured per MiniLM runtime (`measure_runtimes`)."""
     from .._backends.lexical import LexicalEmbeddings
     from .._backends.local import LocalEmbeddings, local_available
 
     data_dir = find_data_dir(data_dir)
-    lexical = LexicalEmbeddings()
     if runtimes:
-        measures = measure_runtimes(runtimes, data_dir, partner=lexical)
+        measures = measure_runtimes(runtimes, data_dir, heads)
     else:
-        measures = measure_backend(LocalEmbeddings(), data_dir, partner=lexical) if local_available() else []
-    return measures + measure_backend(lexical, data_dir, with_vader=False)
+        measures = measure_backend(LocalEmbeddings(), data_dir, heads=heads) if local_available() else []
+    return measures + measure_backend(LexicalEmbeddings(), data_dir, with_vader=False, heads=heads)

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from .._backends.base import SentimentResult, ToxicityResult
+from .offence import offence_features
 
 MODELS_DIR = Path(__file__).resolve().parent
-LEXICAL_BLEND = 0.15  # local toxicity = 0.85 x MiniLM head + 0.15 x lexical head (measured: report.json)
 
 _SOCIAL_NOISE = re.compile(r"\bRT\b|@\w+:?|https?://\S+")
 _FLOOD = re.compile(r"([a-z!?])\1{3,}", re.IGNORECASE)  # "aaaaaa!!!!!!" -> "aa!!"
@@ -148,7 +148,9 @@ class LinearHead:
     mean: np.ndarray  # (features,)
     scale: np.ndarray  # (features,)
     thresholds: np.ndarray  # (outputs,)
-    features: str = "embedding"  # "embedding", "embedding+vader", "clause-average" or "clause-negation"
+    # sentiment: "embedding", "embedding+vader", "clause-average", "clause-negation"; toxicity: "embedding",
+    # "offence", "lexical+offence", "embedding+lexical+offence" (`toxicity_features`)
+    features: str = "embedding"
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(rows, outputs) probabilities."""
@@ -255,8 +257,28 @@ class SentimentHead:
         return [SentimentResult(float(s), str(label)) for s, label in zip(scores, labels, strict=True)]
 
 
+def toxicity_features(kind: str, texts: Sequence[str], embeddings: np.ndarray | None = None,
+                      lexical: np.ndarray | None = None) -> np.ndarray:
+    """A toxicity head of `kind`'s input rows: the parts its name lists ("embedding", "lexical",
+    "offence"), side by side, for `texts` (already cleaned) and their MiniLM / lexical vectors."""
+    parts = []
+    for part in kind.split("+"):
+        if part == "offence":
+            parts.append(offence_features(texts))
+            continue
+        vectors = {"embedding": embeddings, "lexical": lexical}[part]
+        if vectors is None:
+            raise ValueError(f"a {kind!r} toxicity head reads the texts' {part} vectors")
+        parts.append(np.asarray(vectors, dtype=np.float64))
+    return np.hstack(parts)
+
+
 class ToxicityHead:
-    """Score = the highest output probability; categories = the outputs at or above their threshold."""
+    """Score = the highest output probability; categories = the outputs at or above their threshold.
+
+    The head reads, per text (as `clean_text` leaves it), the features its kind names side by side: the
+    MiniLM embedding, the hashed n-gram vector (`LexicalEmbeddings`) and `offence_features`.
+    """
 
     def __init__(self, head: LinearHead) -> None:
         self.head = head
@@ -265,13 +287,22 @@ class ToxicityHead:
     def load(cls, name_or_path: str | Path) -> ToxicityHead:
         return cls(LinearHead.load(name_or_path))
 
-    def predict(self, embeddings: np.ndarray, blend: tuple[ToxicityHead, np.ndarray, float] | None = None
-                ) -> list[ToxicityResult]:
-        """`blend` = (other head, its features, its weight) mixes a second head's probabilities in."""
-        probs = self.head.probabilities(embeddings)
-        if blend is not None:
-            other, features, weight = blend
-            probs = (1 - weight) * probs + weight * other.head.probabilities(features)
+    @property
+    def reads_embedding(self) -> bool:
+        return "embedding" in self.head.features.split("+")
+
+    @property
+    def reads_lexical(self) -> bool:
+        return "lexical" in self.head.features.split("+")
+
+    def features(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
+                 lexical: np.ndarray | None = None) -> np.ndarray:
+        """The head's input rows for `texts` (already cleaned), from the vectors its kind reads."""
+        return toxicity_features(self.head.features, texts, embeddings, lexical)
+
+    def predict(self, features: np.ndarray) -> list[ToxicityResult]:
+        """Results from the head's input rows (`features`)."""
+        probs = self.head.probabilities(features)
         fired = probs >= self.head.thresholds
         return [ToxicityResult(float(row.max()) if row.size else 0.0,
                                tuple(o for o, f in zip(self.head.outputs, hit, strict=True) if f))
