@@ -5,7 +5,8 @@ type. Exception messages and tracebacks can quote prompt or completion text (a p
 evaluator's), so they are logged only when content capture is on
 (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`).
 
-`safe_call` is the one place a hook's failure is caught, at the boundary where our code is called.
+`safe_call` is where a hook's failure is caught, at the boundary where our code is called; the stream
+proxy guards each event inline the same way (`report_failure`), without a call per event.
 """
 
 from __future__ import annotations

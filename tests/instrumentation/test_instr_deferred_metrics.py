@@ -167,3 +167,23 @@ def test_instr_forked_child_starts_without_the_parents_measurements() -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     [point] = _points(reader)["h"]
     assert (point.count, point.sum) == (2, 2.0)
+
+
+EXPONENTIAL = View(instrument_name="h", aggregation=ExponentialBucketHistogramAggregation())
+
+
+@pytest.mark.parametrize("views", [[], [EXPONENTIAL]], ids=["merged", "recorded"])
+def test_instr_values_added_at_once_are_those_record_gives(views: list[Any]) -> None:
+    """`add_values` (a stream's times per output chunk, one call) gives the points `record` per value does."""
+    recorder, histogram, ours = _recorder(views=views)
+    meter, theirs = _provider(views=views)
+    reference = meter.create_histogram("h", explicit_bucket_boundaries_advisory=BOUNDS)
+    attributes = {"k": "a"}
+    for values in ([*VALUES, -1.0, float("nan"), float("inf")], [], [0.0, 4.0, 0.1]):
+        recorder.add_values(histogram, iter(values), attributes)
+        recorder.add([(histogram, 0.75, attributes)])
+        for value in [*values, 0.75]:
+            reference.record(value, attributes, context=deferred._NO_SPAN)
+        for mine, real in zip(ours, theirs, strict=True):
+            assert _shape(_points(mine).get("h", [])) == _shape(_points(real).get("h", []))
+    assert (recorder._boundaries[id(histogram)][1] is not None) == (not views)

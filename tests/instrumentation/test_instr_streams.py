@@ -126,3 +126,30 @@ def test_instr_stream_fully_consumed_then_closed_ends_once(instrumented: Any) ->
     assert len(instrumented.records()) == 1
     [duration] = instrumented.points("gen_ai.client.operation.duration")
     assert duration.count == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_instr_stream_fold_failing_is_reported_and_the_stream_goes_on(
+        instrumented: Any, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy guards each event inline: a failing fold is counted, every event still reaches the user,
+    and the span still ends."""
+    from otel_llm import _failures
+    from otel_llm._instrumentation import calls
+
+    failures: list[str] = []
+    def count(_component: str, kind: str, _attributes: Any = None) -> None:
+        failures.append(kind)
+
+    monkeypatch.setattr(_failures, "count_event", count)
+
+    def broken(*args: Any) -> None:
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(calls, "parse_converse_event", broken)
+    monkeypatch.setattr(calls, "parse_stream_chunk", broken)
+    plain = list(_open(instrumented, kind))
+    assert _text(kind, plain) == TEXT
+    [span] = instrumented.genai_spans()
+    assert span.end_time is not None
+    assert failures and set(failures) == {"ZeroDivisionError"}
+    assert len(failures) == len(plain)  # counted once per event, each event delivered

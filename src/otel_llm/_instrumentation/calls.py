@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 from functools import partial
+from itertools import islice
+from operator import sub
 from timeit import default_timer
 from typing import Any
 
@@ -22,9 +24,17 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from .. import _sidechannel as sidechannel
-from .._bedrock.exchange import apply_header_tokens, fold_event, parse_request, parse_response, to_llm_call
-from .._bedrock.families import finish_stream, lookup
+from .._bedrock.exchange import apply_header_tokens, parse_request, parse_response, to_llm_call
+from .._bedrock.families import (
+    carries_only_content,
+    finish_stream,
+    lookup,
+    parse_converse_event,
+    parse_converse_params,
+    parse_stream_chunk,
+)
 from .._bedrock.families.base import ParsedRequest, ParsedResponse, StreamAccumulator
+from .._bedrock.families.invoke import text_only
 from .._failures import report_failure, safe_call
 from .._redaction import redact_exchange
 from ..record import SIGNAL_GUARDRAIL, LLMCall
@@ -61,8 +71,9 @@ MAX_PARSED_REQUEST_BYTES = 2 << 20
 class BedrockCall:
     """One Bedrock call: request parsing, span, metrics and the side-channel record."""
 
-    __slots__ = ("acc", "api", "attribute_sets", "chunk_at", "ended", "family", "first_chunk_s",
-                 "request", "request_model", "response_model", "server_address", "span", "start", "telemetry")
+    __slots__ = ("acc", "api", "attribute_sets", "ended", "family", "first_chunk_s", "request",
+                 "request_model", "response_model", "server_address", "skip_content", "span", "start",
+                 "telemetry", "text_prefixes", "times")
 
     def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
                  server: tuple[str | None, int | None], context: Context | None = None) -> None:
@@ -71,7 +82,11 @@ class BedrockCall:
         self.ended = False
         self.acc: StreamAccumulator | None = None
         self.first_chunk_s: float | None = None
-        self.chunk_at = 0.0
+        self.times: list[float] = []  # a stream's event arrival times
+        # Neither spans (content capture off) nor a processor (no listener) will read prompt or completion:
+        # the request is parsed for its parameters only, and a stream's content events are timed, not read.
+        self.skip_content = not telemetry.capture_content and not sidechannel.listening()
+        self.text_prefixes: tuple[bytes, ...] | None = None
         self.server_address = server[0]
         self.family: Any = None
         if api == APPLY_GUARDRAIL:
@@ -83,7 +98,7 @@ class BedrockCall:
             ref = lookup(self.request_model, telemetry.resolved_model(self.request_model))
             self.family = ref.family
             self.response_model = ref.model_id
-            self.request = _parse_request(ref.family, api, params)
+            self.request = _parse_request(ref.family, api, params, self.skip_content)
         self.attribute_sets = sets = telemetry.attribute_sets(
             self.request.operation, self.request_model, self.request_model if api != APPLY_GUARDRAIL else "",
             server, self.response_model)
@@ -118,8 +133,9 @@ class BedrockCall:
             key = "stream" if self.api == CONVERSE_STREAM else "body"
             if response.get(key) is not None:
                 self.acc = StreamAccumulator()
-                on_event = partial(safe_call, "instrumentation", self.on_event)
-                response[key] = wrap_stream(response[key], on_event, self.end_stream_safely)
+                if self.skip_content:
+                    self.text_prefixes = getattr(self.family, "text_chunk_prefixes", None)
+                response[key] = wrap_stream(response[key], self.on_event, self.end_stream_safely)
             else:
                 self._end(ParsedResponse(), None)
 
@@ -128,30 +144,35 @@ class BedrockCall:
         self._end(ParsedResponse(), exc)
 
     def on_event(self, event: Any) -> None:
-        """Fold one stream event (read only; the user gets the same object)."""
+        """Note one stream event's arrival and fold it (read only; the user gets the same object). Called
+        by the stream proxy, which reports what this raises."""
         if self.ended:
             return
-        now = default_timer()
-        if self.first_chunk_s is None:
-            self.first_chunk_s = now - self.start
-        else:
-            self.telemetry.recorder.add(((self.telemetry.time_per_chunk, now - self.chunk_at,
-                                          self.attribute_sets.base),))
-        self.chunk_at = now
-        acc = self.acc
-        if acc is None:
-            return
+        self.times.append(default_timer())
         if self.api == CONVERSE_STREAM:
-            data = event
-        else:
-            chunk = event.get("chunk") if isinstance(event, dict) else None
-            data = json.loads(chunk["bytes"]) if chunk and chunk.get("bytes") else None
-        fold_event(self.family, self.api, data, acc)
+            if self.skip_content and carries_only_content(event):
+                return
+            parse_converse_event(event, self.acc)  # type: ignore[arg-type]
+            return
+        chunk = event.get("chunk") if isinstance(event, dict) else None
+        data = chunk.get("bytes") if chunk else None
+        if not data:
+            parse_stream_chunk(self.family, None, self.acc)  # type: ignore[arg-type]
+        elif self.text_prefixes is None or not text_only(self.text_prefixes, data):
+            parse_stream_chunk(self.family, json.loads(data), self.acc)  # type: ignore[arg-type]
 
     def end_stream(self, exc: BaseException | None) -> None:
-        """The stream is exhausted, closed, abandoned or raised `exc`: end the call once."""
+        """The stream is exhausted, closed, abandoned or raised `exc`: end the call once. The time per
+        output chunk is each interval between consecutive events, recorded here in one go."""
         if self.ended:
             return
+        times = self.times
+        if times:
+            self.first_chunk_s = times[0] - self.start
+            if len(times) > 1:
+                self.telemetry.recorder.add_values(self.telemetry.time_per_chunk,
+                                                   map(sub, islice(times, 1, None), times),
+                                                   self.attribute_sets.base)
         response = finish_stream(self.acc) if self.acc is not None else ParsedResponse()
         self._end(response, exc, streamed=True)
 
@@ -198,9 +219,7 @@ class BedrockCall:
         telemetry.recorder.add(measurements)
         recording = span.is_recording()
         if recording:
-            set_response_attributes(span, response)
-            if streamed and self.first_chunk_s is not None:
-                span.set_attribute(gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_s)
+            set_response_attributes(span, response, self.first_chunk_s if streamed else None)
             if response.refusal_signal == SIGNAL_GUARDRAIL:
                 span.set_attribute(ATTR_GUARDRAIL_ACTION, "GUARDRAIL_INTERVENED")
             if telemetry.capture_content:
@@ -212,7 +231,7 @@ class BedrockCall:
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))
-        if recording and sidechannel.listening() and self.scored:
+        if recording and sidechannel.listening() and self.scored and not self.skip_content:
             span_context = span.get_span_context()
             sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
         span.end()
@@ -249,14 +268,18 @@ class BedrockCall:
                            server_address=self.server_address, span_context=span_context)
 
 
-def _parse_request(family: Any, api: str, params: dict[str, Any]) -> ParsedRequest:
-    """The request as parsed; a request the parsers cannot read (any error: a RecursionError on deeply
-    nested JSON, a broken family parser) still gets its span, without request details."""
+def _parse_request(family: Any, api: str, params: dict[str, Any], params_only: bool) -> ParsedRequest:
+    """The request as parsed (`params_only`: its operation and parameters, where the family can read
+    just those); a request the parsers cannot read (any error: a RecursionError on deeply nested JSON, a
+    broken family parser) still gets its span, without request details."""
     try:
         if api in (CONVERSE, CONVERSE_STREAM):
-            return parse_request(family, api, params)
+            return parse_converse_params(params) if params_only else parse_request(family, api, params)
         body = load_json_body(params.get("body"))
-        return parse_request(family, api, body) if body is not None else ParsedRequest()
+        if body is None:
+            return ParsedRequest()
+        parse_params = getattr(family, "parse_params", None) if params_only else None
+        return parse_params(body) if parse_params is not None else parse_request(family, api, body)
     except Exception as exc:
         report_failure("instrumentation.request", exc)
         return ParsedRequest()

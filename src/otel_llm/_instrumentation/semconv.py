@@ -131,9 +131,13 @@ def total_input_tokens(response: ParsedResponse) -> int | None:
     return response.input_tokens + (response.cache_read_tokens or 0) + (response.cache_write_tokens or 0)
 
 
-def set_response_attributes(span: Span, response: ParsedResponse) -> None:
-    """Response id, finish reasons and token usage on `span` (one `set_attributes` call)."""
+def set_response_attributes(span: Span, response: ParsedResponse,
+                            time_to_first_chunk: float | None = None) -> None:
+    """Response id, finish reasons, token usage and a stream's time to first chunk on `span` (one
+    `set_attributes` call)."""
     attributes: dict[str, Any] = {}
+    if time_to_first_chunk is not None:
+        attributes[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = time_to_first_chunk
     if response.response_id:
         attributes[gen_ai.GEN_AI_RESPONSE_ID] = response.response_id
     if response.finish_reasons:

@@ -2,7 +2,8 @@
 order) while `on_event` sees each of them, and `on_end` is called exactly once: when the stream is
 exhausted, closed, raises, or is abandoned (garbage collected; leaving a loop early is not abandoning:
 botocore's stream resumes where the loop stopped); aiobotocore's async streams alike. The proxy knows its
-callbacks, not their owner."""
+callbacks, not their owner. An `on_event` that raises is reported (`report_failure`) and the event still
+reaches the user: the guard is inline in the loop, not a call per event."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from typing import Any
 
 import wrapt
 
-OnEvent = Callable[[Any], None]  # sees one event (read only); never raises
+from .._failures import report_failure
+
+OnEvent = Callable[[Any], None]  # sees one event (read only); a failure is reported, the stream goes on
 OnEnd = Callable[[BaseException | None], None]  # the stream ended (with the error it raised); never raises
 
 
@@ -34,7 +37,10 @@ class StreamProxy(wrapt.ObjectProxy):
         on_event = self._self_on_event
         with _Reading(self):
             for event in self.__wrapped__:
-                on_event(event)
+                try:
+                    on_event(event)
+                except Exception as exc:
+                    report_failure("instrumentation", exc)
                 yield event
 
     def close(self) -> Any:
@@ -59,7 +65,10 @@ class AsyncStreamProxy(StreamProxy):
         on_event = self._self_on_event
         with _Reading(self):
             async for event in self.__wrapped__:
-                on_event(event)
+                try:
+                    on_event(event)
+                except Exception as exc:
+                    report_failure("instrumentation", exc)
                 yield event
 
 

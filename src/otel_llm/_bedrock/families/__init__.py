@@ -23,7 +23,13 @@ from . import (
 )
 from .base import Family, ParsedRequest, ParsedResponse, StreamAccumulator
 from .common import output_messages
-from .converse import parse_converse_event, parse_converse_request, parse_converse_response
+from .converse import (
+    carries_only_content,
+    parse_converse_event,
+    parse_converse_params,
+    parse_converse_request,
+    parse_converse_response,
+)
 from .invoke import (
     finish_stream,
     parse_request_body,
@@ -121,10 +127,12 @@ __all__ = [
     "ParsedRequest",
     "ParsedResponse",
     "StreamAccumulator",
+    "carries_only_content",
     "finish_stream",
     "lookup",
     "output_messages",
     "parse_converse_event",
+    "parse_converse_params",
     "parse_converse_request",
     "parse_converse_response",
     "parse_request_body",

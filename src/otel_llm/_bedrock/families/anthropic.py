@@ -27,12 +27,22 @@ from .common import (
 
 class Anthropic:
     name = "anthropic"
+    # content blocks (start, delta, stop): text or tool calls only (Bedrock's compact JSON, or with spaces)
+    text_chunk_prefixes = tuple(f'{{"type":{space}"content_block_{kind}"'.encode()
+                                for kind in ("delta", "start", "stop") for space in ("", " "))
 
-    def parse_request(self, body: dict[str, Any]) -> ParsedRequest:
+    def parse_params(self, body: dict[str, Any]) -> ParsedRequest:
+        """The operation and request parameters only (no messages, no prompt)."""
         body = as_dict(body)
         max_tokens = body.get("max_tokens", body.get("max_tokens_to_sample"))
         params = request_params(max_tokens, body.get("temperature"), body.get("top_p"), body.get("top_k"),
                                 body.get("stop_sequences"))
+        text = "messages" not in body and "prompt" in body
+        return ParsedRequest(operation="text_completion" if text else "chat", params=params)
+
+    def parse_request(self, body: dict[str, Any]) -> ParsedRequest:
+        body = as_dict(body)
+        params = self.parse_params(body).params
         if "messages" not in body and "prompt" in body:
             return text_request(body.get("prompt"), params)
         inline_system, messages = parse_messages(body.get("messages"))

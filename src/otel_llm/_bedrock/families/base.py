@@ -39,14 +39,13 @@ class ParsedResponse:
 class StreamAccumulator:
     """Collects a stream's pieces from copies of what each chunk carries (never the user's objects)."""
 
-    __slots__ = ("chunks", "finish_reasons", "response", "text_parts", "tool_parts")
+    __slots__ = ("finish_reasons", "response", "text_parts", "tool_parts")
 
     def __init__(self) -> None:
         self.response = ParsedResponse()
         self.text_parts: list[str] = []
         self.tool_parts: dict[int, dict[str, Any]] = {}  # index -> {"name", "id", "arguments": [str]}
         self.finish_reasons: list[str] = []
-        self.chunks = 0
 
     def finish(self) -> ParsedResponse:
         """The accumulated response."""
@@ -67,6 +66,8 @@ class Family(Protocol):
     """One model family's InvokeModel / InvokeModelWithResponseStream body formats."""
 
     name: str  # e.g. "anthropic"
+    # Optional: raw-JSON openings of stream chunks that carry only text or tool arguments (a content
+    # delta), e.g. `(b'{"type":"content_block_delta"',)`; see `invoke.text_only`.
 
     def parse_request(self, body: dict[str, Any]) -> ParsedRequest: ...
 

@@ -284,13 +284,16 @@ def tool_call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
 
 def read_usage(usage: Any, response: ParsedResponse) -> None:
     """Token counts from a usage object of any family's naming; absent keys leave values as they are."""
-    usage = as_dict(usage)
-    if not usage:
+    if not usage or not isinstance(usage, dict):
         return
     for attr, keys in _USAGE_KEYS:
-        value = as_count(first(usage, *keys))
-        if value is not None:
-            setattr(response, attr, value)
+        for key in keys:  # the first key present (not None) decides, as `first` would
+            value = usage.get(key)
+            if value is not None:
+                count = value if type(value) is int and value >= 0 else as_count(value)
+                if count is not None:
+                    setattr(response, attr, count)
+                break
     reasoning = as_count(as_dict(usage.get("completion_tokens_details")).get("reasoning_tokens"))
     if reasoning is not None:  # OpenAI's shape (gpt-oss)
         response.reasoning_tokens = reasoning

@@ -27,6 +27,13 @@ from .common import (
 def parse_converse_request(kwargs: dict[str, Any]) -> ParsedRequest:
     """What a `converse` / `converse_stream` call's keyword arguments ask for."""
     kwargs = as_dict(kwargs)
+    params = parse_converse_params(kwargs).params
+    return parse_blocks_request(kwargs.get("system"), kwargs.get("messages"), params)
+
+
+def parse_converse_params(kwargs: dict[str, Any]) -> ParsedRequest:
+    """The request parameters only (no messages, no prompt)."""
+    kwargs = as_dict(kwargs)
     config = as_dict(kwargs.get("inferenceConfig"))
     extra = as_dict(kwargs.get("additionalModelRequestFields"))
     top_k = first(extra, "top_k", "topK")
@@ -34,7 +41,7 @@ def parse_converse_request(kwargs: dict[str, Any]) -> ParsedRequest:
         top_k = first(as_dict(extra.get("inferenceConfig")), "topK", "top_k")
     params = request_params(config.get("maxTokens"), config.get("temperature"), config.get("topP"), top_k,
                             config.get("stopSequences"))
-    return parse_blocks_request(kwargs.get("system"), kwargs.get("messages"), params)
+    return ParsedRequest(operation="chat", params=params)
 
 
 def parse_blocks_request(system: Any, messages: Any, params: dict[str, Any]) -> ParsedRequest:
@@ -66,8 +73,14 @@ def parse_converse_response(response: dict[str, Any]) -> ParsedResponse:
 
 def parse_converse_event(event: dict[str, Any], acc: StreamAccumulator) -> None:
     """Fold one ConverseStream event (`{"contentBlockDelta": {...}}`, ...) into `acc`."""
-    acc.chunks += 1
     fold_event(event, acc)
+
+
+def carries_only_content(event: Any) -> bool:
+    """Whether `fold_event` would take only text or tool calls from this ConverseStream event (nothing a
+    span holds: no finish reason, no usage)."""
+    return type(event) is dict and ("contentBlockDelta" in event or "contentBlockStart" in event
+                                    or ("messageStop" not in event and "metadata" not in event))
 
 
 def fold_event(event: Any, acc: StreamAccumulator) -> None:

@@ -42,9 +42,16 @@ def parse_response_body(family: Family, body: Any) -> ParsedResponse:
     return response
 
 
+def text_only(prefixes: tuple[bytes, ...], data: bytes) -> bool:
+    """Whether a stream chunk's raw JSON surely holds nothing but completion text or tool-call arguments:
+    it opens with one of the family's `text_chunk_prefixes` (its top-level type names a content delta) and
+    carries nothing Bedrock adds (`amazon-bedrock-*`). Then a caller that keeps no content need not
+    decode it. False says nothing: decode it."""
+    return type(data) is bytes and data.startswith(prefixes) and b"amazon-bedrock-" not in data
+
+
 def parse_stream_chunk(family: Family, chunk: Any, acc: StreamAccumulator) -> None:
     """Fold one decoded InvokeModelWithResponseStream chunk (the JSON in `chunk.bytes`); never raises."""
-    acc.chunks += 1
     try:
         family.parse_chunk(chunk, acc)
     except Exception as exc:

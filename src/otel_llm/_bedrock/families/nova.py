@@ -12,6 +12,8 @@ from .converse import fold_event, parse_blocks_request, parse_converse_response
 
 class Nova:
     name = "nova"
+    # a content block's delta or start: text or tool calls only (`fold_event` reads nothing beside them)
+    text_chunk_prefixes = (b'{"contentBlockDelta"', b'{"contentBlockStart"')
 
     def parse_request(self, body: dict[str, Any]) -> ParsedRequest:
         body = as_dict(body)
