@@ -1,5 +1,5 @@
 """all-MiniLM-L6-v2 without torch: the int8 (per-channel) ONNX model shipped in `otel_llm._weights`, its
-transformer fused into ONNX Runtime's BERT kernels (QAttention, SkipLayerNormalization, ...), run by
+layer norms and Gelu fused into ONNX Runtime's BERT kernels (SkipLayerNormalization, BiasGelu), run by
 ONNX Runtime with `tokenizers` (faster, releases the GIL) or, without it, the same word pieces in plain
 Python (`wordpiece.py`). Built from the packaged safetensors weights by
 `scripts/build_onnx_model.py`; sha256-verified at load; no hub, no network."""
