@@ -61,6 +61,40 @@ def test_int8_vectors_stay_close_to_float32_torch() -> None:
     assert cosine.mean() >= 0.99 and cosine.min() >= 0.97  # measured on STS-B: mean 0.993, min 0.975
 
 
+def test_a_text_gets_the_same_vector_alone_and_in_any_batch() -> None:
+    texts = ["not bad", "The hotel was not bad at all.", " ".join(sentences(30)), "ok", ""]
+    backend = OnnxEmbeddings()
+    batched = backend.embed(texts * 2)
+    for i, text in enumerate(texts):
+        alone = backend.embed([text])[0]
+        assert np.array_equal(alone, batched[i]) and np.array_equal(alone, batched[i + len(texts)]), text
+
+
+def test_the_shipped_model_is_the_fused_graph_the_build_script_records() -> None:
+    onnx = pytest.importorskip("onnx")
+    import json
+
+    manifest = json.loads(MANIFEST.read_text())
+    nodes = [node.op_type for node in onnx.load(str(MANIFEST.parent / manifest["model"])).graph.node]
+    assert nodes.count("SkipLayerNormalization") == 12 and nodes.count("BiasGelu") == 6
+    assert "Erf" not in nodes and "IsNaN" not in nodes  # Gelu fused; no SDPA-export masking per layer
+    assert "SkipLayerNormalization x12" in manifest["recipe"]
+
+
+def test_the_training_cache_key_changes_with_the_model(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from otel_llm._backends import onnx as module
+
+    before = OnnxEmbeddings().variant
+    assert module.model_checksum()[:12] in before
+    manifest = json.loads(MANIFEST.read_text())
+    other = tmp_path / MANIFEST.name
+    other.write_text(json.dumps({**manifest, "model_sha256": "f" * 64}))
+    monkeypatch.setattr(module, "MANIFEST", other)
+    assert OnnxEmbeddings().variant != before
+
+
 def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
     copy = tmp_path / "model.onnx"
     copy.write_bytes(b"not the model")

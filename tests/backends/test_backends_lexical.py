@@ -21,6 +21,39 @@ def test_vectors_are_normalised_and_deterministic(lexical):
     assert not first[2].any()  # no words, no vector
 
 
+def _by_definition(text: str, dimensions: int = 2048) -> np.ndarray:
+    """The vectors the shipped heads were trained on, computed gram by gram as the docstring defines them."""
+    import itertools
+    import math
+    import re
+    import zlib
+    from collections import Counter
+
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower())
+    word_grams = Counter(words + [f"{a} {b}" for a, b in itertools.pairwise(words)])
+    char_grams: Counter[str] = Counter()
+    for word in words:
+        padded = f" {word} "
+        for n in (3, 4, 5):
+            char_grams.update(padded[i:i + n] for i in range(max(len(padded) - n + 1, 1)))
+    total = np.zeros(dimensions)
+    for salt, grams in (("w", word_grams), ("c", char_grams)):
+        vector = np.zeros(dimensions)
+        for gram, count in grams.items():
+            h = zlib.crc32(f"{salt}{gram}".encode())
+            vector[h % dimensions] += (1.0 + math.log(count)) * (1.0 if h & 0x80000000 else -1.0)
+        total += vector / (np.linalg.norm(vector) or 1.0)
+    norm = np.linalg.norm(total)
+    return (total / norm if norm > 0 else total).astype(np.float32)
+
+
+def test_vectors_are_exactly_the_defined_hashes(lexical):
+    texts = ["I can't help with that, I'm sorry.", "the the the the cat", "a", "", "x1 y2 z3 " * 40,
+             "Ünïcödé café naïve don't it's"]
+    for text, row in zip(texts, lexical.embed(texts), strict=True):
+        np.testing.assert_array_equal(row, _by_definition(text))
+
+
 def test_shared_wording_is_closer_than_unrelated_text(lexical):
     a, b, c = lexical.embed(["A man is playing the guitar.", "A man plays a guitar.",
                              "Stocks fell sharply in Asia."])

@@ -7,6 +7,7 @@ by `scripts/train_heads.py`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
@@ -26,22 +27,35 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 def _grams(text: str) -> tuple[Counter[str], Counter[str]]:
     words = _WORD.findall(text.lower())
     word_grams = Counter(words)
-    word_grams.update(f"{a} {b}" for a, b in pairwise(words))
+    word_grams.update([f"{a} {b}" for a, b in pairwise(words)])
     char_grams: Counter[str] = Counter()
     for word in words:
-        padded = f" {word} "
-        for n in (3, 4, 5):
-            char_grams.update(padded[i:i + n] for i in range(max(len(padded) - n + 1, 1)))
+        char_grams.update(_char_grams(word))
     return word_grams, char_grams
 
 
+@functools.lru_cache(maxsize=8192)
+def _char_grams(word: str) -> tuple[str, ...]:
+    """The word's character 3-, 4- and 5-grams, padded with a space each side."""
+    padded = f" {word} "
+    return tuple(padded[i:i + n] for n in (3, 4, 5) for i in range(max(len(padded) - n + 1, 1)))
+
+
 def _hashed(grams: Counter[str], dimensions: int, salt: str) -> np.ndarray:
-    vector = np.zeros(dimensions, dtype=np.float64)
-    for gram, count in grams.items():
-        h = zlib.crc32(f"{salt}{gram}".encode())
-        vector[h % dimensions] += (1.0 + math.log(count)) * (1.0 if h & 0x80000000 else -1.0)
+    """Sum of +-(1 + log count) per gram at its crc32 bucket (the sign from the hash's top bit), unit norm.
+    `np.bincount` adds the weights in the grams' order, as a loop would: the same float64 sums."""
+    hashes = np.fromiter((zlib.crc32(f"{salt}{g}".encode()) for g in grams), dtype=np.uint32,
+                         count=len(grams))
+    weights = np.fromiter((1.0 + _log(c) for c in grams.values()), dtype=np.float64, count=len(grams))
+    signed = np.where(hashes & 0x80000000, weights, -weights)
+    vector = np.bincount(hashes % dimensions, weights=signed, minlength=dimensions)
     norm = np.linalg.norm(vector)
     return vector / norm if norm > 0 else vector
+
+
+@functools.lru_cache(maxsize=256)
+def _log(count: int) -> float:
+    return math.log(count)
 
 
 class LexicalEmbeddings:

@@ -1,4 +1,5 @@
-"""all-MiniLM-L6-v2 without torch: the int8 (per-channel) ONNX model shipped in `otel_llm._weights`, run by
+"""all-MiniLM-L6-v2 without torch: the int8 (per-channel) ONNX model shipped in `otel_llm._weights`, its
+layer norms and Gelu fused into ONNX Runtime's BERT kernels (SkipLayerNormalization, BiasGelu), run by
 ONNX Runtime with `tokenizers` (faster, releases the GIL) or, without it, the same word pieces in plain
 Python (`wordpiece.py`). Built from the packaged safetensors weights by
 `scripts/build_onnx_model.py`; sha256-verified at load; no hub, no network."""
@@ -29,6 +30,11 @@ def onnx_available() -> bool:
     package. Imports nothing."""
     return (all(_installed(name) for name in ("onnxruntime", "vaderSentiment"))
             and MANIFEST.is_file())
+
+
+def model_checksum() -> str:
+    """The sha256 the manifest records for the shipped model (verified against the file at load)."""
+    return str(json.loads(MANIFEST.read_text())["model_sha256"])
 
 
 def _verified(path: Path, expected: str) -> Path:
@@ -67,8 +73,9 @@ class OnnxEmbeddings:
 
     @property
     def variant(self) -> str:
-        """What decides the vectors besides the text (keys the training cache)."""
-        return f"onnx-int8-alone-{self.max_seq_length}"
+        """What decides the vectors besides the text (keys the training cache): the shipped model's checksum,
+        so a rebuilt model never reuses the old one's vectors, and the word-piece cap."""
+        return f"onnx-int8-{model_checksum()[:12]}-alone-{self.max_seq_length}"
 
     def _load(self) -> None:
         try:

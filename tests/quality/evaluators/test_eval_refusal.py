@@ -17,7 +17,7 @@ from otel_llm._quality.evaluators.phrases import (
     phrases_for,
     shipped_phrases,
 )
-from otel_llm._quality.evaluators.refusal import opening
+from otel_llm._quality.evaluators.refusal import minilm_features, opening
 from otel_llm.record import LLMCall
 
 ODD_REFUSAL = "Computer says no. This unit will not be processing your ticket today."
@@ -82,6 +82,18 @@ def test_opening_is_the_first_two_sentences():
         opening("  I can't do that. It is unsafe! Here is why: many reasons.")
         == "I can't do that. It is unsafe!"
     )
+
+
+def test_phrase_cosines_are_each_embeddings_best_phrase():
+    rng = np.random.default_rng(0)
+    completions, openings, phrases = (rng.standard_normal((n, 384)).astype(np.float32) for n in (33, 33, 59))
+    fuzzy, lexical = rng.random((33, 2)), rng.random((33, 2048)).astype(np.float32)
+    features = minilm_features(completions, openings, phrases, fuzzy, lexical)
+    assert features.shape == (33, 2 * 384 + 4 + 2048)
+    best = [max(float(np.dot(row, p)) for p in phrases) for row in completions]
+    np.testing.assert_allclose(features[:, 768], best, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(features[:, 769], (openings @ phrases.T).max(axis=1), rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(features[:, :384], completions)
 
 
 def test_user_phrase_file_teaches_a_new_refusal_style(make_local_scorer, tmp_path):
