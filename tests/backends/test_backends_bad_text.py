@@ -58,7 +58,7 @@ def comprehend_settings(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with ComprehendServer() as server:
         yield server, Settings(backend="aws", aws_region="us-east-1",
-                               comprehend_endpoint_url=server.endpoint_url, backend_timeout_s=2.0)
+                               comprehend_endpoint_url=server.endpoint_url, backend_timeout_s=10.0)
 
 
 def test_comprehend_scores_bad_text_and_its_neighbours(comprehend_settings):

@@ -21,7 +21,7 @@ def emulator(monkeypatch):
 
 def _settings(emulator, **overrides) -> Settings:
     return Settings(backend="aws", aws_region="us-east-1", bedrock_endpoint_url=emulator.endpoint_url,
-                    backend_timeout_s=2.0, **overrides)
+                    backend_timeout_s=10.0, **overrides)  # a whole call's budget: generous under load
 
 
 @pytest.mark.parametrize("normalize", [True, False])
