@@ -116,12 +116,13 @@ def sentiment_features(embeddings: EmbeddingBackend, texts: list[str], kind: str
     if kind == "clause-average":
         return clause_average(vectors, embed_cached(embeddings, clauses))
     if kind == "clause-negation":
-        scopes = list(dict.fromkeys(s for t in [*texts, *clauses] for s in negation_scopes(t)))
+        per_text = [negation_scopes(t) for t in [*texts, *clauses]]
+        scopes = list(dict.fromkeys(s for found in per_text for s in found))
         row = {s: i for i, s in enumerate(scopes)}
         found = embed_cached(embeddings, scopes) if scopes else np.zeros((0, vectors.shape[1]))
-        dims = vectors.shape[1]
-        negated = (scope_sums(lambda s: found[row[s]], texts, dims),
-                   scope_sums(lambda s: found[row[s]], clauses, dims))
+        dims, n = vectors.shape[1], len(texts)
+        negated = (scope_sums(lambda s: found[row[s]], texts, dims, per_text[:n]),
+                   scope_sums(lambda s: found[row[s]], clauses, dims, per_text[n:]))
         return negation_clause_average(vectors, embed_cached(embeddings, clauses), *negated)
     return vectors
 

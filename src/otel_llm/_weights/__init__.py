@@ -106,12 +106,14 @@ def negation_scopes(text: str) -> list[str]:
     return scopes
 
 
-def scope_sums(vectors: Callable[[str], np.ndarray], texts: Sequence[str], dimensions: int) -> np.ndarray:
-    """Per text, the sum of `vectors(phrase)` over its `negation_scopes` divided by its number of sentences
-    (a text's embedding is about the mean of its sentences'); zero when it negates nothing."""
+def scope_sums(vectors: Callable[[str], np.ndarray], texts: Sequence[str], dimensions: int,
+               scopes_of: Sequence[list[str]] | None = None) -> np.ndarray:
+    """Per text, the sum of `vectors(phrase)` over its `negation_scopes` (`scopes_of`, when the caller has
+    them already) divided by its number of sentences (a text's embedding is about the mean of its
+    sentences'); zero when it negates nothing."""
     out = np.zeros((len(texts), dimensions))
     for row, text in enumerate(texts):
-        scopes = negation_scopes(text)
+        scopes = negation_scopes(text) if scopes_of is None else scopes_of[row]
         for scope in scopes:
             out[row] += vectors(scope)
         if scopes:
@@ -236,16 +238,15 @@ class SentimentHead:
             return self.predict(embed(texts), texts)
         clauses = [main_clause(t) for t in texts]
         extra = [c for c, t in zip(clauses, texts, strict=True) if c is not t]
-        if self.reads_negation:
-            extra += [scope for text in texts + clauses for scope in negation_scopes(text)]
-        extra = list(dict.fromkeys(extra))
+        scopes = [negation_scopes(text) for text in texts + clauses] if self.reads_negation else []
+        extra = list(dict.fromkeys(extra + [scope for found in scopes for scope in found]))
         vectors = embed(texts + extra)
         row = {text: i for i, text in enumerate(texts)} | {c: len(texts) + i for i, c in enumerate(extra)}
         negated = None
         if self.reads_negation:
-            dims = vectors.shape[1]
-            negated = (scope_sums(lambda p: vectors[row[p]], texts, dims),
-                       scope_sums(lambda p: vectors[row[p]], clauses, dims))
+            dims, n = vectors.shape[1], len(texts)
+            negated = (scope_sums(lambda p: vectors[row[p]], texts, dims, scopes[:n]),
+                       scope_sums(lambda p: vectors[row[p]], clauses, dims, scopes[n:]))
         return self.predict(vectors[:len(texts)], texts, vectors[[row[c] for c in clauses]], negated)
 
     def predict(self, embeddings: np.ndarray, texts: Sequence[str], clauses: np.ndarray | None = None,
