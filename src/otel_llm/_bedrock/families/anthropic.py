@@ -42,8 +42,9 @@ class Anthropic:
 
     def parse_request(self, body: dict[str, Any]) -> ParsedRequest:
         body = as_dict(body)
-        params = self.parse_params(body).params
-        if "messages" not in body and "prompt" in body:
+        parsed = self.parse_params(body)
+        params = parsed.params
+        if parsed.operation == "text_completion":  # no messages, a prompt: the Text Completions API
             return text_request(body.get("prompt"), params)
         inline_system, messages = parse_messages(body.get("messages"))
         system = "\n".join(s for s in (system_text(body.get("system")), inline_system) if s)
