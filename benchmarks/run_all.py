@@ -47,10 +47,15 @@ QUICK = {"calls": 100, "rounds": 2, "warmup_s": 1.0, "load_s": 3.0, "load_rounds
          "callgrind_calls": 0, "paired_cycles": 2, "paired_calls": 40, "paired_warmup_s": 0.5}
 
 
+def worker_env() -> dict[str, str]:
+    """The environment of a benchmark subprocess: this folder first on its PYTHONPATH."""
+    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def python(script: str, *args: str, timeout: float = 1800) -> dict | list:
     """Run `script` with this interpreter; its last stdout line, parsed as JSON."""
-    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path}
+    env = worker_env()
     done = subprocess.run([sys.executable, str(HERE / script), *args], capture_output=True, text=True,
                           env=env, timeout=timeout)
     if done.returncode != 0:
@@ -116,8 +121,7 @@ def paired(endpoint: str, cfg: dict, log) -> dict[str, list[dict]]:
     """{variant: [one result per cycle]} from one long-lived process per variant of PAIRED: each cycle runs
     every variant's timed blocks once, in a shuffled order, so drift of the machine between cycles cancels
     in the per-cycle differences (`call_worker.py serve`)."""
-    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path}
+    env = worker_env()
     procs: dict[str, subprocess.Popen] = {}
     runs: dict[str, list[dict]] = {v: [] for v in PAIRED}
     order_rng = random.Random(13)
