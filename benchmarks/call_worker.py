@@ -7,13 +7,14 @@ JSON line.
     python benchmarks/call_worker.py VARIANT ENDPOINT serve [--warmup-s 3]   (paired rounds: see serve_blocks)
 
 Variants: `bare` (no instrumentation), `botocore-contrib`, `openllmetry`, `request-path` (otel-llm with
-OTEL_LLM_METRICS_ENABLED=false), `default` (otel-llm as installed, default settings), `budget=X` (default
-with OTEL_LLM_CPU_BUDGET=X). Spans go to a BatchSpanProcessor with a dropping exporter, metrics to a
-periodic reader (1 s) with a dropping exporter; each measured loop ends with both providers' force_flush,
-so spans exported, metrics collected and records still queued for scoring are paid inside the loop.
-`calls` times four workloads (sync = Converse and InvokeModel alternating, stream = ConverseStream and
-InvokeModelWithResponseStream read to the end; short and long completions): mean wall time per call of
-the loop (all threads: what the app waits for) and process CPU per call (all threads).
+OTEL_LLM_METRICS_ENABLED=false), `default` (otel-llm as installed, default settings), `budget=X` (default with
+OTEL_LLM_CPU_BUDGET=X), `with:KEY=VALUE,...` (default with those settings: experiments). Spans go to a
+BatchSpanProcessor with a dropping exporter, metrics to a periodic reader (1 s) with a dropping exporter; each
+measured loop ends with both providers' force_flush, so spans exported, metrics collected and records still
+queued for scoring are paid inside the loop. `calls` times four workloads (sync = Converse and InvokeModel
+alternating, stream = ConverseStream and InvokeModelWithResponseStream read to the end; short and long
+completions): mean wall time per call of the loop (all threads: what the app waits for) and process CPU per
+call (all threads).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def configure(variant: str) -> None:
         os.environ["OTEL_LLM_METRICS_ENABLED"] = "false"
     elif variant.startswith("budget="):
         os.environ["OTEL_LLM_CPU_BUDGET"] = variant.partition("=")[2]
+    elif variant.startswith("with:"):  # experiments: `with:OTEL_LLM_WORKER_NICE=0,OTEL_LLM_CPU_BUDGET=0.1`
+        for setting in variant.partition(":")[2].split(","):
+            key, _, value = setting.partition("=")
+            os.environ[key.strip()] = value.strip()
 
 
 def instrument(variant: str, metric_reader=None):

@@ -172,10 +172,16 @@ def app_load(endpoint: str, cfg: dict, log) -> dict[str, list[dict]]:
 
 
 def throughput(machine_info: dict, cfg: dict, log) -> list[dict]:
+    """The default runtime as the pipeline handlers run it (every CPU), then on the span processor's one
+    thread, then the other runtime on one thread."""
+    from otel_llm._config import usable_cpus
+
     default = machine_info["runtime"]
-    out = [python("score_throughput.py", "--json", "--runtime", default, "--pairs", str(cfg["pairs"]),
-                  "--repeat", str(cfg["repeat"]))]
-    log(f"throughput {default}")
+    out = []
+    for threads in dict.fromkeys((usable_cpus(), 1)):
+        out.append(python("score_throughput.py", "--json", "--runtime", default, "--pairs", str(cfg["pairs"]),
+                          "--repeat", str(cfg["repeat"]), "--threads", str(threads)))
+        log(f"throughput {default} on {threads} thread(s)")
     if cfg["other_pairs"]:
         other = "torch" if default == "onnx" else "onnx"
         out.append(python("score_throughput.py", "--json", "--runtime", other, "--pairs",

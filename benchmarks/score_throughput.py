@@ -3,13 +3,14 @@ pipeline (all four evaluators), next to the bare encoder (each pair's prompt and
 nothing else: the limit), one process, one runtime.
 
     .venv/bin/python benchmarks/score_throughput.py [--runtime auto|onnx|torch] [--pairs 256] [--batch 32]
-        [--repeat 3] [--json] [--data DIR]
+        [--repeat 3] [--threads N] [--json] [--data DIR]
 
 The pairs are real chat-model answers of realistic lengths (the XSTest prompts and completions in the
 labelled-data folder), each scored once (no cache hits: every measurement gets a fresh, empty cache), in
-batches as the span processor sends them. Model loading and one-time phrase embeddings are excluded
-(warm-up). Default settings otherwise (one inference thread). Rates are wall-clock pairs/s (median over
-repeats, with min and max) and pairs per CPU-second of the process; each run prints the load average.
+batches as the span processor sends them. Model loading and one-time phrase embeddings are excluded (warm-up).
+Default settings otherwise; `--threads` is OTEL_LLM_INFERENCE_THREADS (default 1, the span processor's worker;
+the pipeline handlers use every CPU the process may use). Rates are wall-clock pairs/s (median over repeats,
+with min and max) and pairs per CPU-second of the process; each run prints the load average.
 """
 
 from __future__ import annotations
@@ -55,11 +56,13 @@ def _rate(prepare, pairs: int, repeat: int) -> dict:
             "pairs_per_cpu_s": statistics.median(cpus)}
 
 
-def measure(runtime: str, pairs: int, batch: int, repeat: int, data: str | None = None) -> dict:
+def measure(runtime: str, pairs: int, batch: int, repeat: int, data: str | None = None,
+            threads: int = 1) -> dict:
     """{name: rate} for `encoder`, each evaluator and `pipeline`, plus the runtime that ran."""
     calls = workload(find_data_dir(data), pairs + 8)
     warm_up, calls = calls[-8:], calls[:pairs]
-    backends = make_backends(Settings(backend="local", local_runtime=runtime))  # loaded once, shared
+    backends = make_backends(Settings(backend="local", local_runtime=runtime,
+                                      inference_threads=threads))  # loaded once, shared
     batches = [calls[i:i + batch] for i in range(0, len(calls), batch)]
     texts = [[t for c in b for t in (c.prompt, c.completion)] for b in batches]
     backends.embeddings.embed(["warm up"])
@@ -77,7 +80,8 @@ def measure(runtime: str, pairs: int, batch: int, repeat: int, data: str | None 
         rates[name] = _rate(prepare, pairs, repeat)
         load.append(os.getloadavg()[0])
     words = [len(c.completion.split()) for c in calls]
-    return {"runtime": type(backends.embeddings).__name__, "pairs": pairs, "batch": batch, "repeat": repeat,
+    return {"runtime": type(backends.embeddings).__name__, "threads": threads, "pairs": pairs, "batch": batch,
+            "repeat": repeat,
             "completion_words_median": statistics.median(words), "completion_words_max": max(words),
             "load": [min(load), max(load)], "rates": rates}
 
@@ -89,14 +93,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=256)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     parser.add_argument("--data", help="labelled-data folder (default: the checkout's data/)")
     args = parser.parse_args()
-    result = measure(args.runtime, args.pairs, args.batch, args.repeat, args.data)
+    result = measure(args.runtime, args.pairs, args.batch, args.repeat, args.data, args.threads)
     if args.json:
         print(json.dumps(result))
         return
-    print(f"{result['runtime']}, {args.pairs} pairs in batches of {args.batch}, {args.repeat} repeats, "
+    print(f"{result['runtime']} on {args.threads} thread(s), {args.pairs} pairs in batches of {args.batch}, "
+          f"{args.repeat} repeats, "
           f"load average {result['load'][0]:.1f}-{result['load'][1]:.1f}")
     for name, rate in result["rates"].items():
         print(f"{name:<11} {rate['pairs_per_s']:7.1f} pairs/s "

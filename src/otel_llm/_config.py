@@ -29,6 +29,14 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def _setting(default: object, env: str, doc: str) -> Any:
     """A settings field with its environment variable and its README line."""
     return field(default=default, metadata={"env": env, "doc": doc})
@@ -107,9 +115,11 @@ class Settings:
         "`auto`: torch on CPUs with AMX bfloat16 when the app has not imported torch itself, else onnx "
         "when installed. The log says which.")
     inference_threads: int = _setting(
-        1, "OTEL_LLM_INFERENCE_THREADS",
-        "Threads the local model computes with. ONNX Runtime's are the session's own; torch's are "
-        "process-wide, so otel-llm leaves them alone when the app imported torch first.")
+        0, "OTEL_LLM_INFERENCE_THREADS",
+        "Threads the local model computes with; 0: one for the span processor's worker, every CPU the "
+        "process may use for the pipeline handlers (scoring is all they do). ONNX runs that many texts at "
+        "once on threads of its own; torch's threads are process-wide, so otel-llm leaves them alone when "
+        "the app imported torch first.")
     cpu_budget: float = _setting(
         0.25, "OTEL_LLM_CPU_BUDGET",
         "Share of one core the scoring worker may use (measured thread CPU time); past it, calls are sampled "
@@ -183,6 +193,13 @@ class Settings:
             raise TypeError(f"unknown otel-llm settings: {sorted(unknown)}")
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def threads_for_inference(self, whole_process: bool = False) -> int:
+        """`inference_threads`, or for 0 one thread (or, with `whole_process`, every CPU this process may
+        use: a pipeline handler does nothing but score)."""
+        if self.inference_threads > 0:
+            return self.inference_threads
+        return usable_cpus() if whole_process else 1
 
     def rate_for(self, evaluator: str) -> float:
         """Sampling rate of one evaluator."""

@@ -70,6 +70,29 @@ def test_a_text_gets_the_same_vector_alone_and_in_any_batch() -> None:
         assert np.array_equal(alone, batched[i]) and np.array_equal(alone, batched[i + len(texts)]), text
 
 
+
+def test_texts_run_side_by_side_get_the_vectors_they_get_one_at_a_time() -> None:
+    texts = [*sentences(60), " ".join(sentences(30))]
+    one = OnnxEmbeddings(num_threads=1).embed(texts)
+    threaded = OnnxEmbeddings(num_threads=3)
+    assert np.array_equal(threaded.embed(texts), one)  # same kernels, same thread count per run
+    assert np.array_equal(threaded.embed(texts[:1]), one[:1])
+
+
+def test_a_pipeline_scores_on_every_cpu_and_the_span_processor_on_one() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    from otel_llm._config import Settings, usable_cpus
+    from otel_llm.pipelines.handlers import Pipeline
+
+    settings = Settings(backend="local", local_runtime="onnx")
+    assert settings.threads_for_inference() == 1
+    pipeline = Pipeline(settings, meter_provider=MeterProvider())
+    assert pipeline.scorer.embeddings.backend.num_threads == usable_cpus()
+    explicit = Pipeline(Settings.from_env({"OTEL_LLM_INFERENCE_THREADS": "1"}, backend="local",
+                                          local_runtime="onnx"), meter_provider=MeterProvider())
+    assert explicit.scorer.embeddings.backend.num_threads == 1
+
 def test_the_shipped_model_is_the_fused_graph_the_build_script_records() -> None:
     onnx = pytest.importorskip("onnx")
     import json

@@ -72,7 +72,7 @@ def local_embeddings(settings: Settings) -> EmbeddingBackend:
                                          "torch" in sys.modules)
     logger.info("otel-llm: local backend runs MiniLM on %s (%s)",
                 "ONNX Runtime int8" if runtime == "onnx" else "torch", reason)
-    threads = max(1, settings.inference_threads)
+    threads = settings.threads_for_inference()
     if runtime == "onnx":
         return OnnxEmbeddings(max_seq_length=settings.local_max_tokens, num_threads=threads)
     return LocalEmbeddings(max_seq_length=settings.local_max_tokens, num_threads=threads)

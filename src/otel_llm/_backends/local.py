@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._config import usable_cpus
 from .._weights import SentimentHead, ToxicityHead, clean_text
 from .base import EmbeddingBackend, SentimentResult, ToxicityResult, well_formed_all
 from .lexical import LexicalEmbeddings
@@ -113,8 +114,7 @@ class LocalEmbeddings:
         except ImportError as exc:
             raise ImportError(f"the local backend needs sentence-transformers and torch: {_INSTALL_HINT}") \
                 from exc
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = self.num_threads or min(torch.get_num_threads(), cpus)
+        threads = self.num_threads or min(torch.get_num_threads(), usable_cpus())
         if app_torch:
             threads = torch.get_num_threads()
         elif threads != torch.get_num_threads():

@@ -346,8 +346,8 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             else:
                 results = scorer.score_many(todo)
             local = getattr(getattr(scorer, "backends", None), "name", None) == "local"
-            threads = self._settings.inference_threads if local else 1
-            self._budget.spend((time.thread_time() - start) * max(1, threads), len(todo))
+            threads = self._settings.threads_for_inference() if local else 1
+            self._budget.spend((time.thread_time() - start) * threads, len(todo))
             if len(results) != len(todo):
                 raise ValueError(f"scorer returned {len(results)} results for {len(todo)} records")
         except BaseException as exc:  # SystemExit or KeyboardInterrupt from a scorer must not end the worker

@@ -185,7 +185,8 @@ class Pipeline:
         if self._scorer is None:
             from .._quality.scoring import Scorer
 
-            self._scorer = Scorer(self.settings)
+            threads = self.settings.threads_for_inference(whole_process=True)  # scoring is all it does
+            self._scorer = Scorer(replace(self.settings, inference_threads=threads))
         return self._scorer
 
     # --- reading ---------------------------------------------------------------------------
