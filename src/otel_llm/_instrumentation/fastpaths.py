@@ -1,0 +1,67 @@
+"""Two hot-path shortcuts that give exactly what the public call they replace gives.
+
+`loads`: `json.loads` of a UTF-8 document with no surrounding whitespace, through the decoder's C
+scanner directly (skips `detect_encoding`, the decode wrapper and two whitespace regexes: about half the
+cost of a small Bedrock stream chunk); any other input goes to `json.loads` itself, so errors are its own.
+
+`set_attributes`: `span.set_attributes` for the SDK's own span when every value is one the SDK would
+store unchanged (str, bool, int, float, a tuple of str) and no limit can apply (no value length
+limit, room for every item): the items go into its
+attribute dict under the same two locks, in the order `set_attributes` gives (a key set again moves to the
+end). Anything else (another SDK, an ended span, attribute limits, other value types) takes the public call.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opentelemetry.trace import Span
+
+_scan = json.decoder.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner; it clears its memo after each document
+
+
+def loads(data: bytes | bytearray | str) -> Any:
+    """`json.loads(data)`, faster for compact UTF-8 documents."""
+    try:
+        text = data if type(data) is str else data.decode()  # type: ignore[union-attr]
+        value, end = _scan(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError, AttributeError):
+        return json.loads(data)
+    if end != len(text):
+        return json.loads(data)  # trailing data or whitespace: json.loads decides
+    return value
+
+
+try:
+    from opentelemetry.attributes import BoundedAttributes
+    from opentelemetry.sdk.trace import _Span as SdkSpan
+except ImportError:  # the API alone: every span is a non-recording one
+    BoundedAttributes = SdkSpan = None  # type: ignore[assignment,misc]
+
+_PLAIN = frozenset({str, bool, int, float})
+
+
+def _stored_as_is(value: Any) -> bool:
+    kind = type(value)
+    return kind in _PLAIN or (kind is tuple and all(type(item) is str for item in value))
+
+
+def set_attributes(span: Span, attributes: dict[str, Any]) -> None:
+    """`span.set_attributes(attributes)`, without the SDK's per-value validation where it is a no-op."""
+    store = getattr(span, "_attributes", None) if type(span) is SdkSpan else None
+    if (type(store) is not BoundedAttributes or store.max_value_len is not None or store._immutable
+            or (store.maxlen is not None and len(store._dict) + len(attributes) > store.maxlen)
+            or not all(_stored_as_is(value) for value in attributes.values())):
+        span.set_attributes(attributes)
+        return
+    with span._lock:  # type: ignore[attr-defined]
+        if span._end_time is None:  # type: ignore[attr-defined]
+            with store._lock:
+                items = store._dict
+                for key, value in attributes.items():
+                    if key in items:
+                        del items[key]
+                    items[key] = value
+            return
+    span.set_attributes(attributes)  # ended: the SDK's own warning
