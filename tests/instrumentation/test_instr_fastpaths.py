@@ -6,9 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
+from opentelemetry.trace import SpanKind
 
-from otel_llm._instrumentation.fastpaths import loads, set_attributes
+from otel_llm._instrumentation.fastpaths import loads, set_attributes, start_span
 
 DOCUMENTS = [b'{"type": "message_stop", "n": [1, 2.5, null, true], "s": "\\u00e9\\"x"}', '{"a": {"b": []}}',
              bytearray(b'[1]'), "é".encode() + b"", b'"caf\xc3\xa9"', b' {"a": 1} ', b'{"a": 1}\n', b"0",
@@ -71,3 +75,52 @@ def test_instr_fastpaths_set_attributes_on_an_ended_span_is_ignored() -> None:
     ours.end()
     set_attributes(ours, {"c": 1})
     assert "c" not in ours.attributes
+
+
+class _Seeing(SpanProcessor):
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.seen.append(dict(span.attributes))
+
+
+class _ReadsAttributes(Sampler):
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
+                      attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
+        self.seen.append(dict(attributes or {}))
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "reads attributes"
+
+
+START = {"gen_ai.operation.name": "chat", "server.port": 443, "gen_ai.request.stream": True}
+
+
+@pytest.mark.parametrize("sampler", [None, ParentBased(TraceIdRatioBased(0.5))])
+def test_instr_fastpaths_start_span_equals_the_sdk(sampler: Any) -> None:
+    provider = TracerProvider(sampler=sampler) if sampler else TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+    tracer = provider.get_tracer("t")
+    for _ in range(20):
+        ours = start_span(tracer, "s", None, SpanKind.CLIENT, START)
+        sdk = tracer.start_span("s", None, kind=SpanKind.CLIENT, attributes=START)
+        assert ours.is_recording() == ours.get_span_context().trace_flags.sampled
+        if ours.is_recording() and sdk.is_recording():
+            assert list(ours.attributes.items()) == list(sdk.attributes.items())
+
+
+def test_instr_fastpaths_start_span_gives_attributes_to_whoever_reads_them_at_start() -> None:
+    sampler, seeing = _ReadsAttributes(), _Seeing()
+    provider = TracerProvider(sampler=sampler)
+    tracer = provider.get_tracer("t")
+    start_span(tracer, "s", None, SpanKind.CLIENT, START)
+    assert sampler.seen == [START]
+    provider = TracerProvider()
+    provider.add_span_processor(seeing)
+    start_span(provider.get_tracer("t"), "s", None, SpanKind.CLIENT, START)
+    assert seeing.seen == [START]

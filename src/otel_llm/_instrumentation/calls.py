@@ -37,7 +37,7 @@ from .._bedrock.families.invoke import text_only
 from .._failures import report_failure, safe_call
 from .._redaction import redact_exchange
 from ..record import SIGNAL_GUARDRAIL, LLMCall
-from .fastpaths import loads
+from .fastpaths import loads, start_span
 from .semconv import (
     Telemetry,
     request_attributes,
@@ -111,8 +111,7 @@ class BedrockCall:
                 attributes[aws.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
             if api in (CONVERSE_STREAM, INVOKE_STREAM):
                 attributes[gen_ai.GEN_AI_REQUEST_STREAM] = True
-        self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
-                                                attributes=attributes)
+        self.span = start_span(telemetry.tracer, sets.span_name, context, SpanKind.CLIENT, attributes)
         self.start = default_timer()
 
     # --- outcomes -------------------------------------------------------------------------------

@@ -65,3 +65,52 @@ def set_attributes(span: Span, attributes: dict[str, Any]) -> None:
                     items[key] = value
             return
     span.set_attributes(attributes)  # ended: the SDK's own warning
+
+
+# --- attributes a span starts with ----------------------------------------------------------------
+# Between a span's creation and its first `set_attributes` only the sampler and the processors' `on_start`
+# can read its attributes. Where neither does (the SDK's samplers, which ignore them; processors whose
+# `on_start` does nothing), starting the span bare and setting them right away gives the same span.
+
+QUIET_ON_START: set[Any] = set()  # `on_start` functions known to do nothing; processors add their own
+_ATTRIBUTE_BLIND: tuple[type, ...] = ()
+_MULTI: tuple[type, ...] = ()
+try:
+    from opentelemetry.sdk.trace import (
+        ConcurrentMultiSpanProcessor,
+        SpanProcessor,
+        SynchronousMultiSpanProcessor,
+        Tracer as SdkTracer,
+    )
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
+
+    QUIET_ON_START.update((SpanProcessor.on_start, BatchSpanProcessor.on_start, SimpleSpanProcessor.on_start))
+    _ATTRIBUTE_BLIND = (StaticSampler, TraceIdRatioBased)
+    _MULTI = (SynchronousMultiSpanProcessor, ConcurrentMultiSpanProcessor)
+except ImportError:
+    SdkTracer = None  # type: ignore[assignment,misc]
+
+
+def _blind(sampler: Any) -> bool:
+    kind = type(sampler)
+    if kind in _ATTRIBUTE_BLIND:
+        return True
+    if kind is ParentBased:
+        return all(_blind(s) for s in (sampler._root, sampler._remote_parent_sampled,
+                                        sampler._remote_parent_not_sampled, sampler._local_parent_sampled,
+                                        sampler._local_parent_not_sampled))
+    return False
+
+
+def start_span(tracer: Any, name: str, context: Any, kind: Any, attributes: dict[str, Any]) -> Any:
+    """`tracer.start_span(name, context, kind=kind, attributes=attributes)`: the same span, its attributes
+    set unvalidated (as `set_attributes` here) where nothing reads them before."""
+    if type(tracer) is SdkTracer and _blind(tracer.sampler):
+        processor = tracer.span_processor
+        if type(processor) in _MULTI and all(type(p).on_start in QUIET_ON_START
+                                             for p in processor._span_processors):
+            span = tracer.start_span(name, context, kind=kind)
+            set_attributes(span, attributes)
+            return span
+    return tracer.start_span(name, context, kind=kind, attributes=attributes)
