@@ -81,3 +81,66 @@ def test_instr_stream_resumed_after_a_break_is_recorded_whole(instrumented: Any)
     [record] = instrumented.records()
     assert record.completion == text
     assert record.output_tokens is not None and span.attributes["gen_ai.usage.output_tokens"] > 0
+
+
+@pytest.mark.parametrize("operation", ["converse_stream", "invoke_model_with_response_stream"])
+def test_instr_stream_read_to_the_end_then_closed_ends_once(instrumented: Any, monkeypatch: Any,
+                                                             operation: str) -> None:
+    from otel_llm._instrumentation.calls import BedrockCall
+
+    ends: list[BaseException | None] = []
+    end_stream = BedrockCall.end_stream
+    monkeypatch.setattr(BedrockCall, "end_stream",
+                        lambda self, exc: (ends.append(exc), end_stream(self, exc)))
+    instrumented.emulator.enqueue(Reply(text="Paris is lovely in spring.", chunks=4))
+    client = instrumented.emulator.client()
+    if operation == "converse_stream":
+        messages = [{"role": "user", "content": [{"text": "Paris?"}]}]
+        stream = client.converse_stream(modelId=MODEL, messages=messages)["stream"]
+    else:
+        body = '{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64, ' \
+               '"messages": [{"role": "user", "content": "Paris?"}]}'
+        stream = client.invoke_model_with_response_stream(
+            modelId="anthropic.claude-3-5-haiku-20241022-v1:0", body=body)["body"]
+    assert list(stream)
+    stream.close()
+    stream.close()
+    assert ends == [None]  # exhausted: the end; the closes after it are no second end
+    [span] = instrumented.genai_spans()
+    assert span.attributes["gen_ai.usage.output_tokens"] > 0
+
+
+# A stream still open when the interpreter exits (held by a global, never read to the end) ends then:
+# its span is exported before the tracer provider's own exit hook shuts the provider down.
+_OPEN_AT_EXIT = """
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from otel_llm._instrumentation.instrumentor import BedrockInstrumentor
+from otel_llm.testing import BedrockEmulator, Reply
+
+class Print(SpanExporter):
+    def export(self, spans):
+        for span in spans:
+            print("exported", span.name, span.attributes.get("gen_ai.request.stream"), flush=True)
+        return SpanExportResult.SUCCESS
+
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(Print()))
+BedrockInstrumentor().instrument(tracer_provider=provider, meter_provider=MeterProvider(),
+                                 metrics_enabled=False)
+emulator = BedrockEmulator().__enter__()
+emulator.enqueue(Reply(text="Paris is lovely in spring.", chunks=4))
+STREAM = emulator.client().converse_stream(
+    modelId="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": [{"text": "Paris?"}]}])["stream"]
+EVENTS = iter(STREAM)
+next(EVENTS)
+print("exiting", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_instr_stream_open_at_interpreter_exit_ends_then() -> None:
+    done = subprocess.run([sys.executable, "-c", _OPEN_AT_EXIT], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["exiting", "exported chat amazon.nova-lite-v1:0 True"]

@@ -9,7 +9,6 @@ through `safe_call`, which reports a failure and ends the span anyway (`end_quie
 from __future__ import annotations
 
 import io
-import json
 from functools import partial
 from itertools import islice
 from operator import sub
@@ -38,6 +37,7 @@ from .._bedrock.families.invoke import text_only
 from .._failures import report_failure, safe_call
 from .._redaction import redact_exchange
 from ..record import SIGNAL_GUARDRAIL, LLMCall
+from .fastpaths import loads, start_span
 from .semconv import (
     Telemetry,
     request_attributes,
@@ -111,8 +111,7 @@ class BedrockCall:
                 attributes[aws.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
             if api in (CONVERSE_STREAM, INVOKE_STREAM):
                 attributes[gen_ai.GEN_AI_REQUEST_STREAM] = True
-        self.span = telemetry.tracer.start_span(sets.span_name, context, kind=SpanKind.CLIENT,
-                                                attributes=attributes)
+        self.span = start_span(telemetry.tracer, sets.span_name, context, SpanKind.CLIENT, attributes)
         self.start = default_timer()
 
     # --- outcomes -------------------------------------------------------------------------------
@@ -159,7 +158,7 @@ class BedrockCall:
         if not data:
             parse_stream_chunk(self.family, None, self.acc)  # type: ignore[arg-type]
         elif self.text_prefixes is None or not text_only(self.text_prefixes, data):
-            parse_stream_chunk(self.family, json.loads(data), self.acc)  # type: ignore[arg-type]
+            parse_stream_chunk(self.family, loads(data), self.acc)  # type: ignore[arg-type]
 
     def end_stream(self, exc: BaseException | None) -> None:
         """The stream is exhausted, closed, abandoned or raised `exc`: end the call once. The time per
@@ -186,7 +185,7 @@ class BedrockCall:
         parsed = ParsedResponse()
         if data and len(data) <= MAX_PARSED_RESPONSE_BYTES:
             try:
-                body = json.loads(data)
+                body = loads(data)
             except ValueError:
                 body = None
             if isinstance(body, dict):
@@ -339,7 +338,7 @@ def load_json_body(body: Any) -> dict[str, Any] | None:
     if len(data) > MAX_PARSED_REQUEST_BYTES:
         return None
     try:
-        value = json.loads(data)
+        value = loads(data)
     except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return None
     return value if isinstance(value, dict) else None

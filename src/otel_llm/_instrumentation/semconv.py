@@ -19,6 +19,7 @@ from .._config import Settings
 from .._redaction import load_redactor
 from ..record import PROVIDER_BEDROCK
 from .deferred import DeferredRecorder
+from .fastpaths import set_attributes
 from .profiles import InferenceProfileResolver, is_application_profile
 
 SCOPE = "otel_llm.instrumentation.bedrock"
@@ -134,7 +135,7 @@ def total_input_tokens(response: ParsedResponse) -> int | None:
 def set_response_attributes(span: Span, response: ParsedResponse,
                             time_to_first_chunk: float | None = None) -> None:
     """Response id, finish reasons, token usage and a stream's time to first chunk on `span` (one
-    `set_attributes` call)."""
+    `set_attributes` call, unvalidated where the SDK would store them as they are: `fastpaths`)."""
     attributes: dict[str, Any] = {}
     if time_to_first_chunk is not None:
         attributes[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = time_to_first_chunk
@@ -151,7 +152,7 @@ def set_response_attributes(span: Span, response: ParsedResponse,
     ):
         if value is not None:
             attributes[key] = value
-    span.set_attributes(attributes)
+    set_attributes(span, attributes)
 
 
 def set_content_attributes(span: Span, request: ParsedRequest, response: ParsedResponse | None,

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from .. import _failures as failures, _sidechannel as sidechannel
 from .._config import Settings
 from .._failures import report_failure, safe_call
+from .._instrumentation.fastpaths import QUIET_ON_START
 from .._redaction import apply_redactor, load_redactor
 from ..record import LLMCall
 from .budget import CpuBudget, lower_thread_priority
@@ -515,3 +516,6 @@ def install(tracer_provider: Any = None, meter_provider: MeterProvider | None = 
             failures.count_to(meter_provider)
         _installed[provider] = processor
     return processor
+
+
+QUIET_ON_START.add(LLMMetricsSpanProcessor.on_start)  # it does nothing: spans may start bare (fastpaths)
