@@ -49,22 +49,30 @@ def _stored_as_is(value: Any) -> bool:
 
 def set_attributes(span: Span, attributes: dict[str, Any]) -> None:
     """`span.set_attributes(attributes)`, without the SDK's per-value validation where it is a no-op."""
+    try:
+        if _set_directly(span, attributes):
+            return
+    except AttributeError:  # an SDK whose internals differ: the public call
+        pass
+    span.set_attributes(attributes)
+
+
+def _set_directly(span: Span, attributes: dict[str, Any]) -> bool:
     store = getattr(span, "_attributes", None) if type(span) is SdkSpan else None
     if (type(store) is not BoundedAttributes or store.max_value_len is not None or store._immutable
             or (store.maxlen is not None and len(store._dict) + len(attributes) > store.maxlen)
             or not all(_stored_as_is(value) for value in attributes.values())):
-        span.set_attributes(attributes)
-        return
+        return False
     with span._lock:  # type: ignore[attr-defined]
-        if span._end_time is None:  # type: ignore[attr-defined]
-            with store._lock:
-                items = store._dict
-                for key, value in attributes.items():
-                    if key in items:
-                        del items[key]
-                    items[key] = value
-            return
-    span.set_attributes(attributes)  # ended: the SDK's own warning
+        if span._end_time is not None:  # type: ignore[attr-defined]
+            return False  # ended: the SDK's own warning
+        with store._lock:
+            items = store._dict
+            for key, value in attributes.items():
+                if key in items:
+                    del items[key]
+                items[key] = value
+    return True
 
 
 # --- attributes a span starts with ----------------------------------------------------------------
@@ -92,24 +100,27 @@ except ImportError:
     SdkTracer = None  # type: ignore[assignment,misc]
 
 
+_PARENT_BASED_PARTS = ("_root", "_remote_parent_sampled", "_remote_parent_not_sampled",
+                       "_local_parent_sampled", "_local_parent_not_sampled")
+
+
 def _blind(sampler: Any) -> bool:
     kind = type(sampler)
     if kind in _ATTRIBUTE_BLIND:
         return True
     if kind is ParentBased:
-        return all(_blind(s) for s in (sampler._root, sampler._remote_parent_sampled,
-                                        sampler._remote_parent_not_sampled, sampler._local_parent_sampled,
-                                        sampler._local_parent_not_sampled))
+        parts = [getattr(sampler, name, None) for name in _PARENT_BASED_PARTS]
+        return all(part is not None and _blind(part) for part in parts)
     return False
 
 
 def start_span(tracer: Any, name: str, context: Any, kind: Any, attributes: dict[str, Any]) -> Any:
     """`tracer.start_span(name, context, kind=kind, attributes=attributes)`: the same span, its attributes
     set unvalidated (as `set_attributes` here) where nothing reads them before."""
-    if type(tracer) is SdkTracer and _blind(tracer.sampler):
-        processor = tracer.span_processor
-        if type(processor) in _MULTI and all(type(p).on_start in QUIET_ON_START
-                                             for p in processor._span_processors):
+    if type(tracer) is SdkTracer and _blind(getattr(tracer, "sampler", None)):
+        processor = getattr(tracer, "span_processor", None)
+        children = getattr(processor, "_span_processors", None) if type(processor) in _MULTI else None
+        if children is not None and all(type(p).on_start in QUIET_ON_START for p in children):
             span = tracer.start_span(name, context, kind=kind)
             set_attributes(span, attributes)
             return span
