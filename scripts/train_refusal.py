@@ -3,6 +3,7 @@
     .venv/bin/python scripts/train_refusal.py [--data DIR] [--runtimes onnx,torch] [--train-on RUNTIMES]
                                               [--no-measure] [--no-choose-c] [--no-write]
                                               [--prompt-blocks vector,cosines,product] [--training-only]
+                                              [--unseen-prompts] [--dropout-weight 1.0]
 
 The MiniLM head is fitted on the embeddings of every runtime in `--runtimes` together (each row once per
 runtime: int8 ONNX, what `auto` picks on CPUs without AMX and on Lambda, and torch), and measured on each
@@ -21,6 +22,7 @@ import argparse
 import json
 
 from otel_llm._backends.base import EmbeddingBackend
+from otel_llm._training import accuracy
 from otel_llm._training.accuracy import (
     SHIPPED_PROMPT_BLOCKS,
     format_report,
@@ -51,13 +53,16 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="measure only: leave the shipped heads")
     parser.add_argument("--no-choose-c", action="store_true", help="skip the log loss of each C (slow)")
     parser.add_argument("--prompt-blocks", default=",".join(SHIPPED_PROMPT_BLOCKS),
-                        help="prompt features of the MiniLM head: vector, cosines, product (\"\" for none)")
+                        help="MiniLM head's prompt features: vector, cosines, product, harm (\"\" for none)")
     parser.add_argument("--training-only", action="store_true",
                         help="measure on the training split only (no held-out families): to choose features")
     parser.add_argument("--no-lexical", action="store_true", help="do not measure the lexical head")
     parser.add_argument("--unseen-prompts", action="store_true",
                         help="leave-one-out folds also drop the training rows that answer a held-out prompt")
+    parser.add_argument("--dropout-weight", type=float, default=accuracy.DROPOUT_WEIGHT,
+                        help="weight of each copy of a row (with, without its prompt); default: shipped")
     args = parser.parse_args()
+    accuracy.DROPOUT_WEIGHT = args.dropout_weight
     blocks = tuple(b for b in args.prompt_blocks.split(",") if b)
     data_dir = find_data_dir(args.data)
     backends = {name: runtime(name) for name in args.runtimes.split(",")}

@@ -28,6 +28,8 @@ from .._quality.evaluators.refusal import (
     LEXICAL_KIND,
     MINILM_KIND,
     PROMPT_MARK,
+    Anchors,
+    anchor_asks,
     fuzzy_features,
     lexical_features,
     lexical_opening,
@@ -58,6 +60,9 @@ C_FOR_KIND = {MINILM_KIND: 0.1, LEXICAL_KIND: 0.1}
 # The prompt blocks the shipped MiniLM head reads (`refusal.prompt_features`), chosen by leave-one-model-out
 # and leave-one-style-out on the training split (`train_refusal.py --prompt-blocks ... --training-only`).
 SHIPPED_PROMPT_BLOCKS: tuple[str, ...] = ("vector", "cosines", "product")
+# The weight of each of a row's two copies (with its prompt, without) in a fit that reads the prompt
+# (`train_refusal.py --dropout-weight`; 0.5 keeps prompt dropout from halving the regularisation).
+DROPOUT_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,8 @@ def featuriser(embeddings: EmbeddingBackend | None,
     from .features import embed_cached
 
     phrase_vectors = embeddings.embed(list(phrases))
+    harmful, benign = anchor_asks()
+    anchors = Anchors(embeddings.embed(list(harmful)), embeddings.embed(list(benign)), phrase_vectors)
     kind = MINILM_KIND + (PROMPT_MARK + ",".join(blocks) if blocks else "")
 
     def features(texts: Sequence[str], prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -150,8 +157,8 @@ def featuriser(embeddings: EmbeddingBackend | None,
         prompt_vectors = np.vstack([vectors[row[p]] if p.strip() else np.zeros(vectors.shape[1])
                                     for p in prompts]) if prompts else np.zeros_like(completion)
         absent = np.zeros(len(texts), dtype=bool)
-        return (np.hstack([x, prompt_features(prompt_vectors, present, completion, start, blocks)]),
-                np.hstack([x, prompt_features(prompt_vectors, absent, completion, start, blocks)]))
+        return (np.hstack([x, prompt_features(prompt_vectors, present, completion, start, blocks, anchors)]),
+                np.hstack([x, prompt_features(prompt_vectors, absent, completion, start, blocks, anchors)]))
 
     return kind, features
 
@@ -220,8 +227,8 @@ def f1_score(labels: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float, kind: str) -> LinearHead:
-    return train_head(x, {"refusal": y}, c=c, features=kind)
+def _fit(x: np.ndarray, y: np.ndarray, c: float, kind: str, weight: np.ndarray | None = None) -> LinearHead:
+    return train_head(x, {"refusal": y}, c=c, features=kind, sample_weight=weight)
 
 
 def _logits(head: LinearHead, x: np.ndarray) -> np.ndarray:
@@ -239,19 +246,24 @@ def calibrated_fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, extra: np.n
     """A head on (x, y) plus the `extra` rows as non-refusals, Platt-calibrated on leave-one-group-out
     logits of these rows (groups dealt into `CALIBRATION_FOLDS` folds), with the calibration folded into
     its weights; threshold `THRESHOLD`. With `x_bare` (the same rows without their prompts), every row is
-    seen both ways (prompt dropout), so the head also scores records that carry no prompt."""
+    seen both ways, each copy at weight `DROPOUT_WEIGHT` (prompt dropout), so the head also scores records
+    that carry no prompt."""
+    weight = np.ones(len(y))
     if x_bare is not None:
         x, y, groups = np.vstack([x, x_bare]), np.concatenate([y, y]), np.concatenate([groups, groups])
+        weight = np.full(len(y), DROPOUT_WEIGHT)
+    ones = np.ones(len(extra))
     oof = np.zeros(len(y))
     names = list(dict.fromkeys(groups.tolist()))
     bucket = np.array([names.index(g) % CALIBRATION_FOLDS for g in groups.tolist()])
     for k in range(min(CALIBRATION_FOLDS, len(names))):
         inside = bucket != k
         head = _fit(np.vstack([x[inside], extra]), np.concatenate([y[inside], np.zeros(len(extra), int)]),
-                    c, kind)
+                    c, kind, np.concatenate([weight[inside], ones]))
         oof[~inside] = _logits(head, x[~inside])
     a, b = platt(oof, y)
-    head = _fit(np.vstack([x, extra]), np.concatenate([y, np.zeros(len(extra), int)]), c, kind)
+    head = _fit(np.vstack([x, extra]), np.concatenate([y, np.zeros(len(extra), int)]), c, kind,
+                np.concatenate([weight, ones]))
     return replace(head, weights=a * head.weights, bias=a * head.bias + b, thresholds=np.array([THRESHOLD]))
 
 

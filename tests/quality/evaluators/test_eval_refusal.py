@@ -314,3 +314,22 @@ def test_the_head_kind_names_its_prompt_blocks_and_a_missing_prompt_is_zeros():
     assert np.allclose(features[0, 5], prompt[0] @ completion[0])
     assert np.allclose(features[0, 7:], prompt[0] * start[0])
     assert not features[1].any()  # no prompt: the indicator and every prompt block are zero
+
+
+def test_the_harm_block_is_a_few_scalars_of_the_prompt_against_the_anchor_asks():
+    from otel_llm._quality.evaluators.refusal import Anchors, anchor_asks, prompt_features
+
+    harmful, benign = anchor_asks()
+    assert harmful and benign and not set(harmful) & set(benign)
+    rng = np.random.default_rng(1)
+    prompt, completion, start = (rng.normal(size=(2, 4)) for _ in range(3))
+    anchors = Anchors(rng.normal(size=(3, 4)), rng.normal(size=(2, 4)), rng.normal(size=(5, 4)))
+    features = prompt_features(prompt, np.array([True, False]), completion, start, ("harm",), anchors)
+    harm, safe, cue = ((prompt[0] @ anchors.harmful.T).max(), (prompt[0] @ anchors.benign.T).max(),
+                       (start[0] @ anchors.phrases.T).max())
+    assert features.shape == (2, 1 + 4)
+    assert np.allclose(features[0], [1, harm, safe, harm * cue, safe * cue])
+    assert not features[1].any()
+    with pytest.raises(ValueError, match="anchors"):
+        prompt_features(prompt, np.array([True, False]), completion, start, ("harm",))
+

@@ -6,15 +6,16 @@ are), their highest cosine to the shipped refusal phrases, two fuzzy-match score
 opening against them, and hashed word and character n-grams of the opening; and the prompt (the question
 similarity embeds too, so it costs no extra encoding): its embedding, its cosine to the completion and the
 opening, and its element-wise product with the opening, zero with an indicator when the record has none
-(rejecting a premise is a refusal only when the question asked for something). It was fitted on XSTest
-completions of two models and on refusals and hard negatives the team wrote in Bedrock families' styles,
+(rejecting a premise is a refusal only when the question asked for something). A head may read the
+prompt as a few scalars instead (blocks `cosines,harm`). It was fitted on XSTest completions of two
+models and on refusals and hard negatives the team wrote in Bedrock families' styles,
 embedded by both MiniLM runtimes (int8 ONNX and torch: one head serves both), then Platt-calibrated on
 leave-one-model-out scores: the score is a probability, and the mean of `otel_llm.refusal` estimates the
 refusal rate. Every training row is seen with its prompt and without it (prompt dropout), so records
 without a prompt are scored too. `refused` is that probability at or above 0.5 (the head's stored
-threshold). The score does not depend on the model family. Other embedding backends (Titan,
-lexical) cannot feed MiniLM's head: they use a head on the opening's n-grams and the fuzzy scores alone,
-computed here. `docs/metrics/refusal.md` gives the measured figures.
+threshold). The score does not depend on the model family. Other embedding backends (Titan, lexical)
+cannot feed MiniLM's head: they use a head on the opening's n-grams and the fuzzy scores alone, computed
+here. `docs/metrics/refusal.md` gives the measured figures.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -47,7 +49,9 @@ MINILM_KIND, LEXICAL_KIND = "minilm-embedding+phrases", "lexical+fuzzy"
 # A MiniLM head that also reads the prompt names its prompt blocks after this marker, e.g.
 # "minilm-embedding+phrases+prompt:vector,cosines": see `prompt_features`.
 PROMPT_MARK = "+prompt:"
-PROMPT_BLOCKS = ("vector", "cosines", "product")
+PROMPT_BLOCKS = ("vector", "cosines", "product", "harm")
+# Requests a careful assistant declines and ordinary ones: the `harm` block's anchors.
+ASKS_DIR = Path(__file__).resolve().parent / "refusal_asks"
 # The head per embedding backend; any other backend (e.g. Titan) uses the lexical head, whose features
 # are computed here and do not depend on the backend's embeddings.
 MODEL_FOR_BACKEND = {"local": "refusal-minilm"}
@@ -111,11 +115,33 @@ def uses_minilm(kind: str) -> bool:
     return kind.partition(PROMPT_MARK)[0] == MINILM_KIND
 
 
+def anchor_asks() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(harmful, benign) anchor requests of the `harm` block."""
+    def read(name: str) -> tuple[str, ...]:
+        lines = (line.strip() for line in (ASKS_DIR / name).read_text(encoding="utf-8").splitlines())
+        return tuple(line for line in lines if line and not line.startswith("#"))
+
+    return read("harmful.txt"), read("benign.txt")
+
+
+@dataclass(frozen=True, slots=True)
+class Anchors:
+    """Embeddings the `harm` block compares with: the anchor requests and the shipped refusal phrases."""
+
+    harmful: np.ndarray
+    benign: np.ndarray
+    phrases: np.ndarray
+
+
 def prompt_features(prompt_vectors: np.ndarray, present: np.ndarray, completion_vectors: np.ndarray,
-                    opening_vectors: np.ndarray, blocks: Sequence[str]) -> np.ndarray:
+                    opening_vectors: np.ndarray, blocks: Sequence[str],
+                    anchors: Anchors | None = None) -> np.ndarray:
     """The prompt's part of the features: an indicator that there is a prompt, then per block `vector`
     (its embedding), `cosines` (its cosine to the completion and to the opening: does the reply address
-    it) and `product` (its element-wise product with the opening). Zero where there is no prompt."""
+    it), `product` (its element-wise product with the opening) and `harm` (its highest cosine to harmful
+    and to benign anchor requests, and each times the opening's highest cosine to a refusal phrase: a few
+    scalars, so a prompt's identity, and how one model answered it, cannot be learnt). Zero where there
+    is no prompt."""
     prompts = prompt_vectors * present[:, None]
     parts = [present[:, None].astype(np.float64)]
     for block in blocks:
@@ -124,8 +150,15 @@ def prompt_features(prompt_vectors: np.ndarray, present: np.ndarray, completion_
         elif block == "cosines":
             parts.append(np.column_stack([np.sum(prompts * completion_vectors, axis=1),
                                           np.sum(prompts * opening_vectors, axis=1)]))
-        else:
+        elif block == "product":
             parts.append(prompts * opening_vectors)
+        else:
+            if anchors is None:
+                raise ValueError("the harm block needs the anchors' embeddings")
+            harmful = np.einsum("ij,kj->ik", prompts, anchors.harmful).max(axis=1)
+            benign = np.einsum("ij,kj->ik", prompts, anchors.benign).max(axis=1)
+            cue = np.einsum("ij,kj->ik", opening_vectors, anchors.phrases).max(axis=1)
+            parts.append(np.column_stack([harmful, benign, harmful * cue, benign * cue]))
     return np.hstack(parts)
 
 
@@ -186,6 +219,7 @@ class RefusalEvaluator(Evaluator):
         self.threshold_override = threshold
         self._models: dict[str, LinearHead] = {}
         self._phrase_vectors: np.ndarray | None = None
+        self._anchors: Anchors | None = None
         self._lock = threading.Lock()
 
     def model_for(self, backend_name: str) -> LinearHead:
@@ -262,8 +296,9 @@ class RefusalEvaluator(Evaluator):
                 present = np.array([bool(p.strip()) for p in asked])
                 prompt_vectors = np.zeros_like(vectors[:n])
                 prompt_vectors[present] = vectors[2 * n:]
+                anchors = self.anchors(batch) if "harm" in blocks else None
                 features = np.hstack([features, prompt_features(prompt_vectors, present, vectors[:n],
-                                                                vectors[n:2 * n], blocks)])
+                                                                vectors[n:2 * n], blocks, anchors)])
         else:
             features = lexical_features(completions, fuzzy)
         return model.probabilities(features)[:, 0]
@@ -276,6 +311,17 @@ class RefusalEvaluator(Evaluator):
             with self._lock:
                 self._phrase_vectors = vectors
         return vectors
+
+    def anchors(self, batch: Batch) -> Anchors:
+        """The `harm` block's anchors (the anchor requests embedded once, with the shipped phrases')."""
+        anchors = self._anchors
+        if anchors is None:
+            harmful, benign = anchor_asks()
+            vectors = batch.embed([*harmful, *benign])
+            anchors = Anchors(vectors[:len(harmful)], vectors[len(harmful):], self.phrase_embeddings(batch))
+            with self._lock:
+                self._anchors = anchors
+        return anchors
 
     def threshold(self, backend_name: str) -> float:
         if self.threshold_override is not None:
