@@ -157,7 +157,7 @@ class ProcessScorer:
     def _fall_back(self, cause: BaseException | None) -> None:
         from .scoring import Scorer
 
-        report_failure("scorer process", ScorerProcessError(
+        report_failure("scorer process fallback", ScorerProcessError(
             f"scoring in-thread from now on ({type(cause).__name__ if cause else 'no child'})"))
         with self._loading():
             scorer = Scorer(self.settings)
@@ -267,11 +267,14 @@ def _left(deadline: float) -> float:
 
 
 def _portable(call: LLMCall) -> LLMCall:
-    """What the child needs of `call`: no span context, only plain values in `extra`."""
+    """What the child needs of `call`, as a plain `LLMCall` (a redactor may return a subclass the child
+    cannot import): no span context, only plain values in `extra`."""
     import dataclasses
 
-    extra = {k: v for k, v in call.extra.items() if isinstance(v, str | int | float | bool | None)}
-    return dataclasses.replace(call, span_context=None, extra=extra)
+    values = {f.name: getattr(call, f.name) for f in dataclasses.fields(LLMCall)}
+    values["extra"] = {k: v for k, v in call.extra.items() if isinstance(v, str | int | float | bool | None)}
+    values["span_context"] = None
+    return LLMCall(**values)
 
 
 def _portable_settings(settings: Settings) -> Settings:

@@ -152,6 +152,10 @@ def _answer_batches(scorer: Any, source: IO[bytes], answer: Any) -> None:
             calls, free_only = read_frame(source)
         except EOFError:
             return
+        except Exception as exc:  # a frame read whole that does not unpickle here: that batch is lost
+            report_failure("scorer process", exc)
+            answer("scores", None, 0.0)
+            continue
         start = time.process_time()
         try:
             results: list | None = scorer.score_many(calls, free_only=free_only)
