@@ -213,3 +213,14 @@ def test_proc_a_scorer_given_in_code_stays_in_the_worker_thread(scorer, meter_pr
     finally:
         processor.shutdown()
     assert processor._scorer is scorer and scorer.threads == {"otel-llm-quality"}
+
+
+def test_proc_what_the_child_logs_is_logged_by_the_app(caplog) -> None:
+    scorer = ProcessScorer(Settings(backend="auto"))
+    with caplog.at_level("INFO", logger="otel_llm"):
+        try:
+            scorer.load()
+        finally:
+            scorer.close()
+    assert any("backend auto ->" in r.getMessage() and "(in the scorer process)" in r.getMessage()
+               for r in caplog.records)
