@@ -3,7 +3,8 @@ never shares the app's GIL.
 
 The child is `python -I -c BOOTSTRAP` (not multiprocessing: spawn and forkserver re-import the app's
 `__main__`), given the app's `sys.path` without OpenTelemetry's auto-instrumentation directory and
-`OTEL_SDK_DISABLED=true`: it never instruments itself. Text goes to it, and only to it, over its pipes.
+`OTEL_SDK_DISABLED=true`: it never instruments itself. Text goes to it, and only to it, over a
+socket pair (its stdin and stdout; local, never a network).
 Every wait on it is bounded: a child that does not answer a batch in time is killed (the batch is lost:
 `score_many` raises, and the processor counts it failed) and the next batch starts a new one, at most
 `MAX_RESTARTS` times; after that, or where no child can run (Windows, an embedded interpreter), batches
@@ -16,7 +17,7 @@ import contextlib
 import json
 import os
 import pickle
-import select
+import socket
 import subprocess
 import sys
 import threading
@@ -45,6 +46,10 @@ class ScorerProcessError(RuntimeError):
     content_free = True
 
 
+class BatchFailed(ScorerProcessError):
+    """The child answered that it could not score the batch (it reported why): it stays up."""
+
+
 def child_path(path: Sequence[str] = ()) -> list[str]:
     """`path` (default `sys.path`) without OpenTelemetry's auto-instrumentation directory."""
     return [p for p in (path or sys.path)
@@ -55,7 +60,7 @@ def child_path(path: Sequence[str] = ()) -> list[str]:
 def can_run_child() -> str | None:
     """Why no scorer process can run here, or None."""
     if sys.platform == "win32":
-        return "no scorer process on Windows (its pipes cannot be waited on with a timeout)"
+        return "no scorer process on Windows (not supported there)"
     name = os.path.basename(sys.executable or "").lower()
     # uWSGI, mod_wsgi, a frozen or embedding app: sys.executable is not an interpreter to run
     if getattr(sys, "frozen", False) or not name.startswith(("python", "pypy")):
@@ -80,6 +85,7 @@ class ProcessScorer:
         self._batch_timeout_s = batch_timeout_s
         self._starts_left = 1 + max(0, max_restarts)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None  # our end of the child's stdin and stdout
         self._child_backend: str | None = None
         self._fallback: Any = None  # the in-thread Scorer, once the child is given up
         self._lock = threading.Lock()
@@ -114,6 +120,8 @@ class ProcessScorer:
             with local:
                 try:
                     return self._round_trip(calls, free_only)
+                except BatchFailed:
+                    raise
                 except BaseException:
                     self._stop_child()  # its state is unknown: the next batch starts a new one
                     raise
@@ -167,10 +175,17 @@ class ProcessScorer:
     def _start_child(self) -> None:
         env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
         env.pop("PYTHONPATH", None)  # -I ignores it too
-        self._proc = subprocess.Popen([sys.executable, "-I", "-c", BOOTSTRAP], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, env=env, close_fds=True)
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        os.set_blocking(self._proc.stdin.fileno(), False)
+        # A socket pair, not pipes: sending to a dead child must raise, never SIGPIPE the app (which may
+        # have restored the signal's default action), and waits on it have no descriptor-number limit.
+        ours, theirs = socket.socketpair()
+        try:
+            self._sock = ours
+            if hasattr(socket, "SO_NOSIGPIPE"):  # macOS has no MSG_NOSIGNAL
+                ours.setsockopt(socket.SOL_SOCKET, socket.SO_NOSIGPIPE, 1)
+            self._proc = subprocess.Popen([sys.executable, "-I", "-c", BOOTSTRAP], stdin=theirs.fileno(),
+                                          stdout=theirs.fileno(), env=env, close_fds=True)
+        finally:
+            theirs.close()
         path = json.dumps(child_path()).encode()
         deadline = time.monotonic() + self._start_timeout_s
         self._send(LENGTH.pack(len(path)) + path + frame(_portable_settings(self.settings)), deadline)
@@ -184,31 +199,27 @@ class ProcessScorer:
         self._send(frame(([_portable(c) for c in calls], free_only)), deadline)
         kind, results, cpu_s = self._receive(deadline)
         self.last_cpu_s = cpu_s
-        if kind != "scores" or results is None:
-            raise ScorerProcessError("the scorer process failed the batch")
+        if kind != "scores":
+            raise ScorerProcessError(f"the scorer process answered {kind!r}")
+        if results is None:
+            raise BatchFailed("the scorer process failed the batch")
         return list(results)
 
     def _send(self, data: bytes, deadline: float) -> None:
-        assert self._proc is not None and self._proc.stdin is not None
-        fd = self._proc.stdin.fileno()
-        view = memoryview(data)
-        while view:
-            if not select.select([], [fd], [], _left(deadline))[1]:
-                raise ScorerProcessError("the scorer process did not take its input in time")
-            try:
-                view = view[os.write(fd, view[:1 << 16]):]
-            except BlockingIOError:
-                continue
-            except OSError as exc:  # EPIPE: it is gone
-                raise ScorerProcessError("the scorer process is gone") from exc
+        assert self._sock is not None
+        try:
+            self._sock.settimeout(max(0.001, _left(deadline)))
+            self._sock.sendall(data, _NO_SIGNAL)
+        except TimeoutError as exc:
+            raise ScorerProcessError("the scorer process did not take its input in time") from exc
+        except OSError as exc:  # EPIPE, ECONNRESET: it is gone
+            raise ScorerProcessError("the scorer process is gone") from exc
 
     def _receive(self, deadline: float) -> Any:
         """The child's next answer; the failures it reported meanwhile are logged and counted here."""
-        assert self._proc is not None and self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        header = self._read(fd, LENGTH.size, deadline)
+        header = self._read(LENGTH.size, deadline)
         (size,) = LENGTH.unpack(header)
-        *answer, (counts, lines) = pickle.loads(self._read(fd, size, deadline))
+        *answer, (counts, lines) = pickle.loads(self._read(size, deadline))
         for attributes in counts:
             attributes = dict(attributes)
             failures.count_event(attributes.pop(names.ATTR_COMPONENT, "scorer process"),
@@ -217,12 +228,17 @@ class ProcessScorer:
             failures.logger.log(level, "%s (in the scorer process)", line)
         return answer
 
-    def _read(self, fd: int, size: int, deadline: float) -> bytes:
+    def _read(self, size: int, deadline: float) -> bytes:
+        assert self._sock is not None
         chunks: list[bytes] = []
         while size:
-            if not select.select([fd], [], [], _left(deadline))[0]:
-                raise ScorerProcessError("the scorer process did not answer in time")
-            chunk = os.read(fd, min(size, 1 << 20))
+            try:
+                self._sock.settimeout(max(0.001, _left(deadline)))
+                chunk = self._sock.recv(min(size, 1 << 20))
+            except TimeoutError as exc:
+                raise ScorerProcessError("the scorer process did not answer in time") from exc
+            except OSError as exc:
+                raise ScorerProcessError("the scorer process is gone") from exc
             if not chunk:
                 raise ScorerProcessError("the scorer process is gone")
             chunks.append(chunk)
@@ -231,10 +247,12 @@ class ProcessScorer:
 
     def _stop_child(self) -> None:
         proc, self._proc = self._proc, None
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()  # end of input: an idle child exits at once
         if proc is None:
             return
-        with contextlib.suppress(OSError, ValueError):
-            proc.stdin.close()  # type: ignore[union-attr]  # end of input: an idle child exits at once
         try:
             proc.wait(CLOSE_WAIT_S)
         except subprocess.TimeoutExpired:
@@ -242,24 +260,26 @@ class ProcessScorer:
                 proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(CLOSE_WAIT_S)
-        with contextlib.suppress(OSError, ValueError):
-            proc.stdout.close()  # type: ignore[union-attr]
 
 
 def _forget_child(ref: weakref.ref[ProcessScorer]) -> None:
-    """After `os.fork()` in the app: the child belongs to the parent. Close our copies of its pipes
+    """After `os.fork()` in the app: the child belongs to the parent. Close our copy of its socket
     (so it still sees the parent's end of input) and start our own when needed, with a fresh lock."""
     scorer = ref()
     if scorer is None:
         return
     proc, scorer._proc = scorer._proc, None
+    sock, scorer._sock = scorer._sock, None
     scorer._lock = threading.Lock()
     scorer._starts_left = max(scorer._starts_left, 1)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()  # our copy of the descriptor only
     if proc is not None:
-        for pipe in (proc.stdin, proc.stdout):
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                pipe.close()  # type: ignore[union-attr]  # our copy of the descriptor only
         proc.returncode = 0  # not ours to wait for or kill
+
+
+_NO_SIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)
 
 
 def _left(deadline: float) -> float:

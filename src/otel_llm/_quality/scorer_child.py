@@ -1,10 +1,11 @@
-"""The scorer process's side (`OTEL_LLM_SCORER_PROCESS`): a `Scorer` answering batches over its pipes.
+"""The scorer process's side (`OTEL_LLM_SCORER_PROCESS`): a `Scorer` answering batches on its stdin/stdout
+(one end of a socket pair).
 
 Started by `process_scorer.ProcessScorer` as `python -I -c BOOTSTRAP`: the bootstrap reads the parent's
 `sys.path` (one JSON frame) and calls `serve()`. Then every frame is a pickle: first the settings, then
 `(calls, free_only)` per batch; each answer carries the scores, the CPU seconds the batch cost this
 process (all its threads) and the failures reported meanwhile, which the parent logs and counts as its
-own. Ends at end of input (the parent closed the pipe, or is gone) or when its parent changes.
+own. Ends at end of input (the parent closed its end, or is gone) or when its parent changes.
 """
 
 from __future__ import annotations

@@ -224,3 +224,33 @@ def test_proc_what_the_child_logs_is_logged_by_the_app(caplog) -> None:
             scorer.close()
     assert any("backend auto ->" in r.getMessage() and "(in the scorer process)" in r.getMessage()
                for r in caplog.records)
+
+
+SIGPIPE_APP = """
+import os, signal, threading
+from otel_llm._config import Settings
+from otel_llm._quality.process_scorer import ProcessScorer, ScorerProcessError
+from otel_llm.record import LLMCall
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as some command-line apps do: a write to a dead pipe kills
+scorer = ProcessScorer(Settings(backend="lexical"))
+scorer.load()
+os.kill(scorer.pid, signal.SIGSTOP)  # the batch below fills the socket's buffer and waits...
+threading.Timer(0.5, os.kill, (scorer.pid, signal.SIGKILL)).start()  # ...until the child dies
+big = [LLMCall(model_id="m", prompt="p" * 30000, completion="c" * 30000) for _ in range(64)]
+try:
+    scorer.score_many(big)
+except ScorerProcessError:
+    print("RAISED", flush=True)
+scorer.close()
+print("ALIVE", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE here")
+def test_proc_a_child_dying_while_the_app_sends_raises_and_never_sigpipes_the_app(tmp_path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(SIGPIPE_APP)
+    run = subprocess.run([sys.executable, str(app)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, (run.returncode, run.stderr)
+    assert run.stdout.split() == ["RAISED", "ALIVE"]
