@@ -284,6 +284,8 @@ def runtime_chosen() -> str:
 
     for processor in list(_installed.values()):
         scorer = processor._scorer
+        if getattr(scorer, "_child_backend", None) is not None and scorer.backends is None:
+            return f"scorer process ({scorer._child_backend})"
         backend = getattr(getattr(scorer, "embeddings", None), "backend", None)
         if backend is not None:
             return type(backend).__name__

@@ -208,6 +208,11 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             self._worker.join(timeout_s)
         if self._worker.is_alive():
             self.abandon()
+        if self._settings.scorer_process and self._scorer is not None:  # its child ends with the processor
+            from .process_scorer import ProcessScorer
+
+            if isinstance(self._scorer, ProcessScorer):
+                safe_call("scorer", self._scorer.close)
         if self._listening:
             self._listening = False
             sidechannel.remove_listener()
@@ -348,7 +353,8 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 results = scorer.score_many(todo)
             local = getattr(getattr(scorer, "backends", None), "name", None) == "local"
             threads = self._settings.threads_for_inference() if local else 1
-            self._budget.spend((time.thread_time() - start) * threads, len(todo))
+            child_cpu_s = getattr(scorer, "last_cpu_s", None) or 0.0  # a scorer process's, for the batch
+            self._budget.spend((time.thread_time() - start) * threads + child_cpu_s, len(todo))
             if len(results) != len(todo):
                 raise ValueError(f"scorer returned {len(results)} results for {len(todo)} records")
         except BaseException as exc:  # SystemExit or KeyboardInterrupt from a scorer must not end the worker
@@ -422,11 +428,18 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:
             try:
-                from .scoring import Scorer
+                scorer: Any
+                if self._settings.scorer_process:
+                    from .process_scorer import ProcessScorer
 
-                with self._in_process():
-                    scorer = Scorer(self._settings)
-                    scorer.load()
+                    scorer = ProcessScorer(self._settings, loading=self._in_process)
+                    scorer.load()  # starting the child counts as loading; failing, it scores in-thread
+                else:
+                    from .scoring import Scorer
+
+                    with self._in_process():
+                        scorer = Scorer(self._settings)
+                        scorer.load()
                 self._scorer = scorer
             except Exception as exc:
                 self._scorer_failed = True  # do not retry a failing model load for every batch
