@@ -130,13 +130,13 @@ class Settings:
         "Linux niceness of the scoring worker thread alone (19: the lowest priority, so the app's own "
         "threads and processes run first when the CPU is busy; 0: the app's). The model's threads "
         "inherit it.")
-    scorer_process: bool = _setting(
-        False, "OTEL_LLM_SCORER_PROCESS",
+    scorer_process: str = _setting(
+        "auto", "OTEL_LLM_SCORER_PROCESS",
         "Score in a child process of the app (`python -I`, fed over a local socket pair; text goes to it "
-        "alone) instead of a worker thread, so scoring never holds the app's GIL. Started by the worker when "
-        "the first batch is due, ended with the app; if it cannot start, hangs or keeps dying, scoring falls "
-        "back to "
-        "the worker thread (logged once). Not on Windows, nor with a scorer given in code.")
+        "alone) instead of a worker thread, so scoring never holds the app's GIL: `auto` for the `local` "
+        "backend (the one that computes), `true` for every backend, `false` never. Started by the worker "
+        "when the first batch is due, ended with the app; if it cannot start, hangs or keeps dying, scoring "
+        "falls back to the worker thread (logged once). Not on Windows, nor with a scorer given in code.")
     bedrock_endpoint_url: str | None = _setting(
         None, "OTEL_LLM_BEDROCK_ENDPOINT_URL",
         "Endpoint of bedrock-runtime for the `aws` backend (VPC endpoints, the local emulator).")

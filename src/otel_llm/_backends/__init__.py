@@ -29,14 +29,22 @@ __all__ = ["BACKEND_NAMES", "Backends", "EmbeddingBackend", "SentimentBackend", 
            "ToxicityBackend", "ToxicityResult", "make_backends"]
 
 
-def make_backends(settings: Settings) -> Backends:
-    """Build the backend `settings.backend` names; ValueError for an unknown name."""
+def backend_choice(settings: Settings) -> str:
+    """The backend `settings.backend` names, `auto` resolved (local when installed, else lexical). Imports
+    nothing heavy."""
     choice = settings.backend.strip().lower()
     if choice == "auto":
         from .local import local_available
         from .onnx import onnx_available
 
         choice = "local" if local_available() or onnx_available() else "lexical"
+    return choice
+
+
+def make_backends(settings: Settings) -> Backends:
+    """Build the backend `settings.backend` names; ValueError for an unknown name."""
+    choice = backend_choice(settings)
+    if settings.backend.strip().lower() == "auto":
         logger.info("otel-llm: backend auto -> %s%s", choice,
                     "" if choice == "local" else " (install otel-llm[local] for the more accurate backend)")
     if choice == "local":

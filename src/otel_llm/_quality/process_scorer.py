@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import pickle
 import socket
@@ -28,11 +29,13 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from .. import _failures as failures, _instruments as names
-from .._config import Settings
+from .._config import Settings, _parse_bool
 from .._failures import report_failure
 from ..record import LLMCall, Scores
 from .evaluators.registry import build_evaluators
 from .scorer_child import BOOTSTRAP, LENGTH, frame
+
+logger = logging.getLogger("otel_llm")
 
 START_TIMEOUT_S = 60.0  # starting the child and loading the model (at the lowest priority, on a busy host)
 BATCH_TIMEOUT_S = 60.0  # one batch, sent and answered
@@ -67,6 +70,19 @@ def can_run_child() -> str | None:
         return "sys.executable is not a Python interpreter"
     return None
 
+
+
+def wanted(settings: Settings) -> bool:
+    """`OTEL_LLM_SCORER_PROCESS` decided: `auto` means the backend is `local` (or `auto` resolving to it)."""
+    value = settings.scorer_process.strip().lower()
+    if value != "auto":
+        try:
+            return _parse_bool(value)
+        except ValueError:
+            logger.warning("otel-llm: ignoring OTEL_LLM_SCORER_PROCESS=%r; using auto", value)
+    from .._backends import backend_choice
+
+    return backend_choice(settings) == "local"
 
 class ProcessScorer:
     """A `CallScorer` whose scoring runs in a child process. Used from one thread at a time (the

@@ -208,7 +208,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             self._worker.join(timeout_s)
         if self._worker.is_alive():
             self.abandon()
-        if self._settings.scorer_process and self._scorer is not None:  # its child ends with the processor
+        if self._scorer is not None:  # a child process ends with the processor
             from .process_scorer import ProcessScorer
 
             if isinstance(self._scorer, ProcessScorer):
@@ -428,10 +428,10 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:
             try:
-                scorer: Any
-                if self._settings.scorer_process:
-                    from .process_scorer import ProcessScorer
+                from .process_scorer import ProcessScorer, wanted
 
+                scorer: Any
+                if wanted(self._settings):
                     scorer = ProcessScorer(self._settings, loading=self._in_process)
                     scorer.load()  # starting the child counts as loading; failing, it scores in-thread
                 else:

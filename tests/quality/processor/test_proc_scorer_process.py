@@ -19,7 +19,7 @@ from otel_llm._quality.processor import LLMMetricsSpanProcessor
 from otel_llm._quality.scoring import Scorer
 from otel_llm.record import SIGNAL_GUARDRAIL, LLMCall
 
-LEXICAL = Settings(backend="lexical", scorer_process=True, queue_size=1000, batch_size=8,
+LEXICAL = Settings(backend="lexical", scorer_process="true", queue_size=1000, batch_size=8,
                    schedule_delay_ms=20)
 
 
@@ -182,7 +182,7 @@ def report():  # registered first: runs after the processor's exit flush
                  if p.attributes["otel_llm.outcome"] == "scored")
     print("SCORED", scored, flush=True)
 atexit.register(report)
-settings = Settings(backend="lexical", scorer_process=True, batch_size=4, schedule_delay_ms=600000)
+settings = Settings(backend="lexical", scorer_process="true", batch_size=4, schedule_delay_ms=600000)
 processor = LLMMetricsSpanProcessor(settings, MeterProvider(metric_readers=[reader]))
 for i in range(4):
     processor.enqueue(LLMCall(model_id="m", prompt="q", completion=f"answer {i}"))
@@ -254,3 +254,12 @@ def test_proc_a_child_dying_while_the_app_sends_raises_and_never_sigpipes_the_ap
     run = subprocess.run([sys.executable, str(app)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, (run.returncode, run.stderr)
     assert run.stdout.split() == ["RAISED", "ALIVE"]
+
+
+@pytest.mark.parametrize(("value", "backend", "expected"), [
+    ("auto", "local", True), ("auto", "lexical", False), ("auto", "aws", False), ("false", "local", False),
+    ("true", "lexical", True), ("nonsense", "lexical", False)])
+def test_the_child_is_the_default_for_the_local_backend_only(value, backend, expected) -> None:
+    from otel_llm._quality.process_scorer import wanted
+
+    assert wanted(Settings(scorer_process=value, backend=backend)) is expected
