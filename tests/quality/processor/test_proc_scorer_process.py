@@ -121,7 +121,10 @@ def test_proc_a_hanging_child_is_killed_on_timeout_and_after_the_restarts_scorin
         assert len(scorer.score_many(calls(3))) == 3  # the one restart
         os.kill(scorer.pid, signal.SIGKILL)
         assert gone(scorer.pid, 5)
-        results = scorer.score_many(calls(3))  # no restart left: in-thread, same scores
+        try:  # the dead child is found either when the batch is sent (not scored) or when it is read (lost)
+            results = scorer.score_many(calls(3))
+        except ScorerProcessError:
+            results = scorer.score_many(calls(3))  # no restart left: in-thread, same scores
         assert scorer.backends is not None and scorer.pid is None
         assert results == Scorer(Settings(backend="lexical")).score_many(calls(3))
     finally:
