@@ -7,11 +7,14 @@ and skip, saying so, on an install without it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +78,40 @@ def venv_builder() -> Any:
 @pytest.fixture(scope="session")
 def project() -> Path:
     return PROJECT
+
+
+def json_objects(text: str) -> Iterator[Any]:
+    """The JSON values a console exporter printed into `text`, one after another (other output skipped)."""
+    decoder, index = json.JSONDecoder(), text.find("{")
+    while index != -1:
+        try:
+            value, end = decoder.raw_decode(text, index)
+        except ValueError:
+            index = text.find("{", index + 1)
+            continue
+        yield value
+        index = text.find("{", end)
+
+
+def pid_gone(pid: int, within_s: float = 10.0) -> bool:
+    """True once `pid` no longer runs (exited, or a zombie nobody reaped yet), waiting up to `within_s`."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def printed_json() -> Any:
+    return json_objects
+
+
+@pytest.fixture(scope="session")
+def process_gone() -> Any:
+    return pid_gone

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,22 +19,7 @@ print("ANSWER:", answer["output"]["message"]["content"][0]["text"])
 '''
 
 
-def _spans(stdout: str) -> list[dict[str, Any]]:
-    """The spans the console exporter printed (JSON objects, one after another)."""
-    decoder, spans, index = json.JSONDecoder(), [], stdout.find("{")
-    while index != -1:
-        try:
-            value, end = decoder.raw_decode(stdout, index)
-        except ValueError:
-            index = stdout.find("{", index + 1)
-            continue
-        if isinstance(value, dict) and "context" in value:
-            spans.append(value)
-        index = stdout.find("{", end)
-    return spans
-
-
-def _run(emulator: Any, tmp_path: Path, **env: str) -> tuple[str, list[dict[str, Any]]]:
+def _run(emulator: Any, tmp_path: Path, printed_json: Any, **env: str) -> tuple[str, list[dict[str, Any]]]:
     app = tmp_path / "app.py"
     app.write_text(APP)
     environ = {**os.environ, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.endpoint_url,
@@ -47,12 +31,13 @@ def _run(emulator: Any, tmp_path: Path, **env: str) -> tuple[str, list[dict[str,
     done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "ANSWER:" in done.stdout
-    return done.stdout, _spans(done.stdout)
+    spans = [value for value in printed_json(done.stdout) if isinstance(value, dict) and "context" in value]
+    return done.stdout, spans
 
 
 @pytest.mark.slow
-def test_instr_zero_code_run_produces_our_spans(emulator: Any, tmp_path: Path) -> None:
-    _, spans = _run(emulator, tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="botocore",
+def test_instr_zero_code_run_produces_our_spans(emulator: Any, tmp_path: Path, printed_json: Any) -> None:
+    _, spans = _run(emulator, tmp_path, printed_json, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="botocore",
                     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true")
 
     [span] = [s for s in spans if s["attributes"].get("gen_ai.provider.name") == "aws.bedrock"]
@@ -64,8 +49,8 @@ def test_instr_zero_code_run_produces_our_spans(emulator: Any, tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_instr_zero_code_alongside_contrib_botocore(emulator: Any, tmp_path: Path) -> None:
-    _, spans = _run(emulator, tmp_path)
+def test_instr_zero_code_alongside_contrib_botocore(emulator: Any, tmp_path: Path, printed_json: Any) -> None:
+    _, spans = _run(emulator, tmp_path, printed_json)
 
     bedrock = [s for s in spans if s["attributes"].get("rpc.service") == "Bedrock Runtime"
                or s["attributes"].get("gen_ai.provider.name") == "aws.bedrock"]

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,25 +39,10 @@ print("REPORT " + json.dumps({
 '''
 
 
-def _metric_names(stdout: str) -> set[str]:
-    """Names of the metrics the console exporter printed (JSON objects, one after another)."""
-    decoder, names, index = json.JSONDecoder(), set(), stdout.find("{")
-    while index != -1:
-        try:
-            value, end = decoder.raw_decode(stdout, index)
-        except ValueError:
-            index = stdout.find("{", index + 1)
-            continue
-        for rm in value.get("resource_metrics", []) if isinstance(value, dict) else []:
-            for sm in rm.get("scope_metrics", []):
-                names.update(m["name"] for m in sm.get("metrics", []))
-        index = stdout.find("{", end)
-    return names
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the child's /proc entries")
-def test_instr_zero_code_scores_in_an_uninstrumented_scorer_process(emulator: Any, tmp_path: Path) -> None:
+def test_instr_zero_code_scores_in_an_uninstrumented_scorer_process(
+        emulator: Any, tmp_path: Path, printed_json: Any, process_gone: Any) -> None:
     app = tmp_path / "app.py"
     app.write_text(APP)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
@@ -76,19 +60,9 @@ def test_instr_zero_code_scores_in_an_uninstrumented_scorer_process(emulator: An
     assert report["cpu_s"] is not None
     assert report["sdk_disabled"] == "true" and report["isolated"] and not report["child_pythonpath"]
     assert report["auto_dir_in_app_path"] and not report["auto_dir_in_child_path"]
-    assert "otel_llm.similarity" in _metric_names(done.stdout)  # recorded in the app, from the child's scores
-    assert _gone(report["pid"], 10), "the scorer process outlived the app"
+    names = {m["name"] for value in printed_json(done.stdout) if isinstance(value, dict)
+             for rm in value.get("resource_metrics", []) for sm in rm.get("scope_metrics", [])
+             for m in sm.get("metrics", [])}
+    assert "otel_llm.similarity" in names  # recorded in the app, from the child's scores
+    assert process_gone(report["pid"], 10), "the scorer process outlived the app"
 
-
-def _gone(pid: int, within_s: float) -> bool:
-    """True once `pid` no longer runs (exited, or a zombie nobody reaped yet)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False

@@ -30,20 +30,6 @@ def calls(n: int, start: int = 0) -> list[LLMCall]:
             for i in range(start, start + n)]
 
 
-def gone(pid: int, within_s: float = 10.0) -> bool:
-    """True once `pid` no longer runs (exited, or a zombie nobody reaped yet)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.parametrize("backend", ["lexical", pytest.param("local", marks=pytest.mark.needs_local)])
 def test_proc_child_scores_equal_in_thread_scores(backend: str) -> None:
     settings = Settings(backend=backend)
@@ -62,7 +48,8 @@ def test_proc_child_scores_equal_in_thread_scores(backend: str) -> None:
     assert [e.name for e in scorer.evaluators] == [e.name for e in in_thread.evaluators]
 
 
-def test_proc_processor_scores_through_the_child_pays_its_cpu_and_shutdown_ends_it(collect, meter_provider):
+def test_proc_processor_scores_through_the_child_pays_its_cpu_and_shutdown_ends_it(
+        process_gone, collect, meter_provider):
     processor = LLMMetricsSpanProcessor(LEXICAL, meter_provider)
     try:
         for call in calls(40):
@@ -76,7 +63,7 @@ def test_proc_processor_scores_through_the_child_pays_its_cpu_and_shutdown_ends_
         assert processor._budget._per_record is not None and processor._budget._per_record > 0
     finally:
         processor.shutdown()
-    assert gone(pid, 5)
+    assert process_gone(pid, 5)
     assert collect().counter("otel_llm.records", otel_llm__outcome="scored") == 40
 
 
@@ -107,7 +94,8 @@ def test_proc_a_child_killed_mid_batch_costs_that_batch_and_the_next_is_scored_b
         processor.shutdown()
 
 
-def test_proc_a_hanging_child_is_killed_on_timeout_and_after_the_restarts_scoring_is_in_thread() -> None:
+def test_proc_a_hanging_child_is_killed_on_timeout_and_after_the_restarts_scoring_is_in_thread(
+        process_gone) -> None:
     scorer = ProcessScorer(Settings(backend="lexical"), batch_timeout_s=0.5, max_restarts=1)
     try:
         scorer.load()
@@ -117,10 +105,10 @@ def test_proc_a_hanging_child_is_killed_on_timeout_and_after_the_restarts_scorin
         with pytest.raises(ScorerProcessError):
             scorer.score_many(calls(3))
         assert time.monotonic() - started < 5
-        assert gone(hung, 5)
+        assert process_gone(hung, 5)
         assert len(scorer.score_many(calls(3))) == 3  # the one restart
         os.kill(scorer.pid, signal.SIGKILL)
-        assert gone(scorer.pid, 5)
+        assert process_gone(scorer.pid, 5)
         try:  # the dead child is found either when the batch is sent (not scored) or when it is read (lost)
             results = scorer.score_many(calls(3))
         except ScorerProcessError:
@@ -132,7 +120,8 @@ def test_proc_a_hanging_child_is_killed_on_timeout_and_after_the_restarts_scorin
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_proc_a_forked_app_starts_its_own_child_and_leaves_the_parents_alone(meter_provider) -> None:
+def test_proc_a_forked_app_starts_its_own_child_and_leaves_the_parents_alone(
+        process_gone, meter_provider) -> None:
     processor = LLMMetricsSpanProcessor(LEXICAL, meter_provider)
     try:
         for call in calls(8):
@@ -159,7 +148,7 @@ def test_proc_a_forked_app_starts_its_own_child_and_leaves_the_parents_alone(met
             seen = json.loads(fh.read() or "{}")
         assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
         assert seen["flushed"] and seen["child"] not in (None, parents_child)
-        assert gone(seen["child"], 5)
+        assert process_gone(seen["child"], 5)
         for call in calls(8, 300):  # the parent's child still answers
             processor.enqueue(call)
         assert processor.force_flush(30_000)
@@ -197,7 +186,8 @@ for i in range(6):  # left queued: the exit flush scores them through the child
 
 
 @pytest.mark.slow
-def test_proc_the_exit_flush_scores_through_the_child_and_the_child_ends_with_the_app(tmp_path) -> None:
+def test_proc_the_exit_flush_scores_through_the_child_and_the_child_ends_with_the_app(
+        process_gone, tmp_path) -> None:
     app = tmp_path / "app.py"
     app.write_text(APP)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_LLM_")}
@@ -205,7 +195,7 @@ def test_proc_the_exit_flush_scores_through_the_child_and_the_child_ends_with_th
     assert run.returncode == 0, run.stderr
     lines = dict(line.split(" ", 1) for line in run.stdout.splitlines())
     assert int(lines["SCORED"]) == 10
-    assert gone(int(lines["CHILD"]), 10)
+    assert process_gone(int(lines["CHILD"]), 10)
 
 
 def test_proc_a_scorer_given_in_code_stays_in_the_worker_thread(scorer, meter_provider) -> None:
