@@ -1,7 +1,9 @@
 """Hands `LLMCall` records from the instrumentation to span processors, keyed by span context.
 
 Content travels here, in process, never through exported span attributes. Records are kept only
-while some processor listens, and the store is bounded so an unread record can never leak.
+while some processor listens, and the store is bounded so an unread record can never leak. A listener may
+say it wants no content for calls starting now (its CPU budget is spent): when none wants it, the
+instrumentation reads no prompt or completion and publishes the call marked `SAMPLED_OUT`.
 """
 
 from __future__ import annotations
@@ -9,16 +11,20 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from opentelemetry.trace import SpanContext
 
 from .record import LLMCall
 
 MAX_PENDING = 4096
+SAMPLED_OUT = "otel_llm.sampled_out"  # key in `LLMCall.extra` of a record published without its content
 
 _lock = threading.Lock()
 _pending: OrderedDict[tuple[int, int], LLMCall] = OrderedDict()
 _listeners = 0
+_always = 0  # listeners that want every call's content
+_sometimes: tuple[Callable[[], bool], ...] = ()  # the others: each says whether it wants it now
 
 
 def _key(ctx: SpanContext) -> tuple[int, int]:
@@ -30,16 +36,32 @@ def listening() -> bool:
     return _listeners > 0
 
 
-def add_listener() -> None:
-    global _listeners
+def wanted() -> bool:
+    """True when some listener wants the content of a call starting now (cheap: asked once a call)."""
+    return _always > 0 or any(wants() for wants in _sometimes)
+
+
+def add_listener(wants: Callable[[], bool] | None = None) -> None:
+    """Listen for records; `wants` (default: always) says whether a call starting now should carry content."""
+    global _listeners, _always, _sometimes
     with _lock:
         _listeners += 1
+        if wants is None:
+            _always += 1
+        else:
+            _sometimes = (*_sometimes, wants)
 
 
-def remove_listener() -> None:
-    global _listeners
+def remove_listener(wants: Callable[[], bool] | None = None) -> None:
+    """Stop listening (`wants`: as given to `add_listener`)."""
+    global _listeners, _always, _sometimes
     with _lock:
         _listeners = max(0, _listeners - 1)
+        if wants is None:
+            _always = max(0, _always - 1)
+        elif wants in _sometimes:
+            found = _sometimes.index(wants)
+            _sometimes = _sometimes[:found] + _sometimes[found + 1:]
         if _listeners == 0:
             _pending.clear()
 

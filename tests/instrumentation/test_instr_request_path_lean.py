@@ -80,6 +80,34 @@ def test_instr_lean_call_has_the_spans_and_metrics_of_a_whole_read(harness: Any,
         assert point.min >= 0 and point.sum >= point.max
 
 
+@pytest.mark.parametrize("reply", REPLIES, ids=["text", "tool", "guardrail"])
+@pytest.mark.parametrize(("kind", "family"), [("converse", "nova"), ("invoke_stream", "anthropic"),
+                                              ("invoke", "anthropic")])
+def test_instr_call_no_listener_wants_is_read_lean_and_published_marked(harness: Any, kind: str, family: str,
+                                                                        reply: dict[str, Any]) -> None:
+    """A listener past its CPU budget wants no content: the call is read lean, its span is the whole read's,
+    and its record is published without text, marked sampled out, exact refusal signal kept."""
+    harness.instrument()
+    whole, _, _ = _call(harness, kind, family, reply)
+    [whole_record] = harness.records()[-1:]
+    sidechannel.remove_listener()  # the harness's, which always wants content
+    wants_nothing = lambda: False  # noqa: E731
+    sidechannel.add_listener(wants_nothing)
+    try:
+        assert not sidechannel.wanted()
+        lean, _, _ = _call(harness, kind, family, reply)
+    finally:
+        sidechannel.remove_listener(wants_nothing)
+        sidechannel.add_listener()
+    record = harness.records()[-1]
+    assert lean == whole
+    assert record is not whole_record and record.extra.get(sidechannel.SAMPLED_OUT) is True
+    assert (record.prompt, record.completion, record.messages) == ("", "", [])
+    assert record.refusal_signal == whole_record.refusal_signal
+    assert (record.model_id, record.operation) == (whole_record.model_id, whole_record.operation)
+    assert sidechannel.SAMPLED_OUT not in whole_record.extra
+
+
 def test_instr_lean_stream_keeps_what_a_chunk_adds_beside_its_content(harness: Any) -> None:
     """A content delta that also carries Bedrock's invocation metrics is decoded (they are exact)."""
     event = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"},

@@ -71,9 +71,9 @@ MAX_PARSED_REQUEST_BYTES = 2 << 20
 class BedrockCall:
     """One Bedrock call: request parsing, span, metrics and the side-channel record."""
 
-    __slots__ = ("acc", "api", "attribute_sets", "ended", "family", "first_chunk_s", "request",
-                 "request_model", "response_model", "server_address", "skip_content", "span", "start",
-                 "telemetry", "text_prefixes", "times")
+    __slots__ = ("acc", "api", "attribute_sets", "content_wanted", "ended", "family", "first_chunk_s",
+                 "request", "request_model", "response_model", "server_address", "skip_content", "span",
+                 "start", "telemetry", "text_prefixes", "times")
 
     def __init__(self, telemetry: Telemetry, api: str, params: dict[str, Any],
                  server: tuple[str | None, int | None], context: Context | None = None) -> None:
@@ -83,9 +83,11 @@ class BedrockCall:
         self.acc: StreamAccumulator | None = None
         self.first_chunk_s: float | None = None
         self.times: list[float] = []  # a stream's event arrival times
-        # Neither spans (content capture off) nor a processor (no listener) will read prompt or completion:
-        # the request is parsed for its parameters only, and a stream's content events are timed, not read.
-        self.skip_content = not telemetry.capture_content and not sidechannel.listening()
+        # Neither spans (content capture off) nor a processor (none listens, or none wants this call's
+        # content: its CPU budget is spent) will read prompt or completion: the request is parsed for its
+        # parameters only, and a stream's content events are timed, not read.
+        self.content_wanted = sidechannel.wanted()
+        self.skip_content = not telemetry.capture_content and not self.content_wanted
         self.text_prefixes: tuple[bytes, ...] | None = None
         self.server_address = server[0]
         self.family: Any = None
@@ -230,9 +232,13 @@ class BedrockCall:
             if exc is not None:
                 span.set_attribute(error_attributes.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, error_description(exc, telemetry.capture_content)))
-        if recording and sidechannel.listening() and self.scored and not self.skip_content:
+        if recording and sidechannel.listening() and self.scored:
             span_context = span.get_span_context()
-            sidechannel.publish(span_context, self._record(response, duration, error, streamed, span_context))
+            record = self._record(response, duration, error, streamed, span_context)
+            if not self.content_wanted:  # counted as sampled out; an exact refusal signal still counts
+                record.completion, record.tool_calls = "", []  # a whole response's text, read anyway
+                record.extra[sidechannel.SAMPLED_OUT] = True
+            sidechannel.publish(span_context, record)
         span.end()
 
     def _end_guardrail(self, response: dict[str, Any]) -> None:

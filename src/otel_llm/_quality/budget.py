@@ -59,6 +59,13 @@ class CpuBudget:
         return ([r for i, r in enumerate(batch) if i in chosen],
                 [r for i, r in enumerate(batch) if i not in chosen])
 
+    def exhausted(self) -> bool:
+        """True when `admit` would take nothing now: in debt, after the cost per record is known. Safe to
+        ask from any thread (it changes nothing), so callers can skip queueing what would be sampled out."""
+        if self.unlimited or self._per_record is None:
+            return False
+        return self._credit + (self._clock() - self._last) * self.share <= 0
+
     def spend(self, cpu_s: float, records: int) -> None:
         """Pay `cpu_s` for `records` scored. Debt is bounded by one burst, so a slow model load does not
         starve scoring for long."""

@@ -82,7 +82,14 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._redact = load_redactor(self._settings.redactor)
         failures.set_capture_content(self._settings.capture_content or None)
         self._init_worker()
-        sidechannel.add_listener()
+        weak_wants = weakref.WeakMethod(self._wants_content)
+
+        def wants_content() -> bool:
+            wants = weak_wants()
+            return wants is not None and wants()
+
+        self._wants = wants_content
+        sidechannel.add_listener(wants_content)
         self._listening = True
         weak_reinit = weakref.WeakMethod(self._after_fork_in_child)
 
@@ -101,6 +108,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         self._enqueued = 0  # records accepted into the queue, ever
         self._done = 0  # records the worker has finished with (scored, sampled out or failed)
         self._dropped: dict[tuple[str, str, str], int] = {}  # dropped since the worker last counted them
+        self._over_budget: dict[tuple[str, str, str], int] = {}  # sampled out on arrival, not yet counted
         self._dropped_failed: list[LLMCall] = []  # records of a dead worker, to count as failed
         self._flush_requested = 0
         self._flush_served = 0
@@ -139,6 +147,11 @@ class LLMMetricsSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         return None
 
+    def _wants_content(self) -> bool:
+        """Whether a call starting now could be scored: not while the CPU budget is spent (asked by the
+        instrumentation once a call, from the caller's thread)."""
+        return self._offload is not None or not self._budget.exhausted()
+
     def on_end(self, span: ReadableSpan) -> None:
         if not self._shutdown:
             safe_call("processor", self._enqueue_span, span)
@@ -151,18 +164,26 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             if call is None:
                 return
             call.span_context = ctx
-        if call.completion or call.refusal_signal:  # nothing to judge otherwise (errors, embeddings)
+        unread = call.extra.get(sidechannel.SAMPLED_OUT) and not call.error_type  # sampled out at its start
+        if call.completion or call.refusal_signal or unread:  # else nothing to judge (errors, embeddings)
             if self._offload is not None and span.end_time and "timestamp" not in call.extra:
                 call.extra["timestamp"] = span.end_time // 1_000_000  # the consumer stamps with it
             self.enqueue(call)
 
     def enqueue(self, call: LLMCall) -> bool:
-        """Queue `call` for scoring; False (and counted as dropped) when the queue is full. Never blocks."""
+        """Queue `call` for scoring; False (and counted as dropped) when the queue is full. Never blocks.
+        While the CPU budget is spent, a call without an exact refusal signal is sampled out here, on
+        arrival: tallied, counted by the worker in bulk, never queued."""
         with self._cond:
             if len(self._queue) >= self._queue_size or self._shutdown:
                 key = (call.request_model or call.model_id, call.operation, call.provider)
                 self._dropped[key] = self._dropped.get(key, 0) + 1
                 return False
+            if not call.refusal_signal and self._offload is None and (
+                    call.extra.get(sidechannel.SAMPLED_OUT) or self._budget.exhausted()):
+                key = (call.request_model or call.model_id, call.operation, call.provider)
+                self._over_budget[key] = self._over_budget.get(key, 0) + 1
+                return True
             self._queue.append(call)
             self._enqueued += 1
             if len(self._queue) == self._batch_size:
@@ -215,7 +236,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 safe_call("scorer", self._scorer.close)
         if self._listening:
             self._listening = False
-            sidechannel.remove_listener()
+            sidechannel.remove_listener(self._wants)
 
     def abandon(self) -> int:
         """Stop waiting for the worker: count everything queued, and the batch being scored (a scorer stuck
@@ -231,6 +252,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 self._inflight = []
             self._done += len(lost)
             dropped, self._dropped = self._dropped, {}
+            over_budget, self._over_budget = self._over_budget, {}
             failed, self._dropped_failed = self._dropped_failed, []
             self._cond.notify_all()
         for call in lost:
@@ -238,6 +260,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             dropped[key] = dropped.get(key, 0) + 1
         try:
             self._count_dropped(dropped)
+            self._count_sampled_out(over_budget)
             self._count_failed(failed)
         except BaseException as exc:  # counting must not break the exit
             report_failure("processor", exc)
@@ -287,12 +310,14 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                 flush_request = self._flush_requested
                 batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
                 dropped, self._dropped = self._dropped, {}
+                over_budget, self._over_budget = self._over_budget, {}
                 failed, self._dropped_failed = self._dropped_failed, []
                 stopping = self._shutdown
                 self._scoring = bool(batch)
                 self._inflight = batch
             try:
                 self._count_dropped(dropped)
+                self._count_sampled_out(over_budget)
                 self._count_failed(failed)
                 if batch:
                     self._score(batch)
@@ -310,7 +335,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                     self._done += len(batch)
                 self._flush_served = flush_request
                 self._cond.notify_all()
-                if stopping and not self._queue and not self._dropped:
+                if stopping and not self._queue and not self._dropped and not self._over_budget:
                     return
 
     def _work_ready(self) -> bool:
@@ -321,6 +346,12 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         for (model, operation, provider), amount in dropped.items():
             attrs = call_attributes(LLMCall(model_id=model, operation=operation, provider=provider))
             self._recorder.count(OUTCOME_DROPPED, attrs, amount, self._evaluator_names)
+
+    def _count_sampled_out(self, tally: dict[tuple[str, str, str], int]) -> None:
+        """Records past the CPU budget, one counter add per model, operation and provider."""
+        for (model, operation, provider), amount in tally.items():
+            attrs = call_attributes(LLMCall(model_id=model, operation=operation, provider=provider))
+            self._recorder.count(OUTCOME_SAMPLED_OUT, {**attrs, ATTR_REASON: REASON_CPU_BUDGET}, amount)
 
     def _count_failed(self, calls: list[LLMCall]) -> None:
         for call in calls:
@@ -337,7 +368,11 @@ class LLMMetricsSpanProcessor(SpanProcessor):
                     self._recorder.count(OUTCOME_OFFLOADED if ok else OUTCOME_DROPPED, call_attributes(call))
             return
         scorer = self._get_scorer()
+        unread = [c for c in todo if c.extra.get(sidechannel.SAMPLED_OUT)]  # their content was never read
+        if unread:
+            todo = [c for c in todo if not c.extra.get(sidechannel.SAMPLED_OUT)]
         todo, over = self._budget.admit(todo)
+        over += unread
         start = time.thread_time()
         if over:
             self._count_over_budget(scorer, over)
@@ -420,10 +455,12 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         else:
             free = []
         recorded = {id(c) for c in free}
+        tally: dict[tuple[str, str, str], int] = {}
         for call in calls:
             if id(call) not in recorded:
-                self._recorder.count(OUTCOME_SAMPLED_OUT, {**call_attributes(call),
-                                                           ATTR_REASON: REASON_CPU_BUDGET})
+                key = (call.request_model or call.model_id, call.operation, call.provider)
+                tally[key] = tally.get(key, 0) + 1
+        self._count_sampled_out(tally)
 
     def _get_scorer(self) -> CallScorer | None:
         if self._scorer is None and not self._scorer_failed:

@@ -97,6 +97,33 @@ def test_exact_refusal_signals_are_recorded_even_over_the_budget(meter_provider,
     assert got.counter(names.RECORDS, otel_llm__outcome="sampled_out", otel_llm__reason="cpu_budget") == 1
 
 
+def test_past_the_budget_calls_are_sampled_out_on_arrival_counted_in_bulk(meter_provider, collect) -> None:
+    seen: list[str] = []
+
+    def redactor(call: LLMCall) -> LLMCall:
+        seen.append(call.prompt)  # the first thing the worker does with a queued record
+        return call
+
+    settings = Settings(backend="lexical", batch_size=4, schedule_delay_ms=5, cpu_budget=0.001,
+                        redactor=redactor)
+    processor = LLMMetricsSpanProcessor(settings=settings, meter_provider=meter_provider,
+                                        scorer=Scorer(settings))
+    processor._budget.spend(0.0, 1)  # warmed up
+    processor._budget.spend(10.0, 1)  # and deep in debt
+    for n in range(30):
+        assert processor.enqueue(LLMCall(model_id="a", prompt=f"a{n}", completion="An answer."))
+    for n in range(20):
+        assert processor.enqueue(LLMCall(model_id="b", prompt=f"b{n}", completion="An answer."))
+    assert processor.force_flush(10_000)
+    processor.shutdown()
+    got = collect()
+    assert seen == []  # never queued, so never redacted, scored or held
+    assert got.counter(names.RECORDS, gen_ai__request__model="a", otel_llm__outcome="sampled_out",
+                       otel_llm__reason="cpu_budget") == 30
+    assert got.counter(names.RECORDS, gen_ai__request__model="b", otel_llm__outcome="sampled_out") == 20
+    assert got.count(names.SIMILARITY) == 0
+
+
 class NiceRecordingScorer:
     """Notes the niceness of the thread that scores."""
 

@@ -66,6 +66,40 @@ def test_instrumented_calls_reach_the_scorer_with_their_text(aws_env, emulator, 
     assert collect().counter(names.RECORDS, otel_llm__outcome="scored") == 2
 
 
+def test_past_the_cpu_budget_calls_are_counted_unread_and_their_responses_untouched(
+        aws_env, emulator, tracer_provider, meter_provider, collect):
+    from otel_llm._quality.scoring import Scorer
+
+    settings = Settings(backend="lexical", schedule_delay_ms=10, cpu_budget=0.001)
+    instrumentor = BedrockInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider,
+                            settings=Settings(metrics_enabled=False))
+    try:
+        processor = LLMMetricsSpanProcessor(settings, meter_provider, scorer=Scorer(settings))
+        processor._budget.spend(0.0, 1)  # warmed up
+        processor._budget.spend(10.0, 1)  # and deep in debt: no call starting now is scored
+        tracer_provider.add_span_processor(processor)
+        client = emulator.client()
+        emulator.enqueue(Reply(text="Paris is the capital of France."))
+        assert converse(client, "What is the capital of France?")["output"]["message"]["content"][0]["text"] \
+            == "Paris is the capital of France."
+        emulator.enqueue(Reply(text="The Seine runs through Paris and on to the sea."))
+        stream = client.converse_stream(modelId=CLAUDE,
+                                        messages=[{"role": "user", "content": [{"text": "Rivers?"}]}])
+        text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in stream["stream"]
+                       if "contentBlockDelta" in e)
+        assert text == "The Seine runs through Paris and on to the sea."
+        emulator.enqueue(Reply(text="", stop_reason="guardrail_intervened"))
+        converse(client, "Something the guardrail blocks")
+        assert processor.force_flush(10_000)
+    finally:
+        instrumentor.uninstrument()
+    got = collect()
+    assert got.counter(names.RECORDS, otel_llm__outcome="sampled_out", otel_llm__reason="cpu_budget") == 2
+    assert got.counter(names.REFUSALS) == 1  # the exact signal, which costs nothing, is still recorded
+    assert got.count(names.SIMILARITY) == 0
+
+
 def test_instrumentor_installs_the_processor_once(instrumented, tracer_provider, meter_provider):
     first = instrumented(OTEL_LLM_BACKEND="lexical")
     first.uninstrument()
