@@ -14,6 +14,9 @@ Run (peers need their own venv):
   PYTHONPATH=src /tmp/venv-peers/bin/python benchmarks/request_cpu.py --calls 2000 --rounds 5
   PYTHONPATH=src /tmp/venv-peers/bin/python benchmarks/request_cpu.py --callgrind --calls 100 --rounds 1
 
+`--variants` also takes `otel-llm+KEY=VALUE,...`: otel-llm with scoring on and those settings, for example
+`otel-llm+OTEL_LLM_CPU_BUDGET=0.000001` (every call past the budget: the cost of a sampled-out call).
+
 `--callgrind` counts instructions (valgrind, every thread) instead of CPU time: (I(3N) - I(N)) / 2N, so
 start-up cancels out; on a loaded machine it is the figure to trust.
 
@@ -42,6 +45,12 @@ import json, os, sys, time
 variant, endpoint, calls, warmup = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 stream = sys.argv[5] == "stream"
 os.environ["OTEL_LLM_METRICS_ENABLED"] = "false"
+if variant.startswith("otel-llm+"):  # otel-llm+KEY=VALUE,...: scoring on, with these settings
+    del os.environ["OTEL_LLM_METRICS_ENABLED"]
+    for setting in variant.partition("+")[2].split(","):
+        key, _, value = setting.partition("=")
+        os.environ[key] = value
+    variant = "otel-llm"
 import boto3
 from botocore.config import Config
 from opentelemetry.sdk.trace import TracerProvider
@@ -128,7 +137,7 @@ def _cpu_per_call(variant: str, endpoint: str, calls: int, workload: str) -> flo
 
 def _instructions(variant: str, endpoint: str, calls: int, tmp: str, workload: str) -> int:
     """Instructions the whole worker process executes (every thread), counted by callgrind."""
-    out_file = os.path.join(tmp, f"cg.{variant}.{calls}")
+    out_file = os.path.join(tmp, f"cg.{variant.replace('/', '_')}.{calls}")
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", sys.executable, "-c",
                     WORKER, variant, endpoint, str(calls), "50", workload],
                    capture_output=True, text=True, check=True, env=os.environ.copy())
