@@ -176,13 +176,11 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         arrival: tallied, counted by the worker in bulk, never queued."""
         with self._cond:
             if len(self._queue) >= self._queue_size or self._shutdown:
-                key = (call.request_model or call.model_id, call.operation, call.provider)
-                self._dropped[key] = self._dropped.get(key, 0) + 1
+                _tally(self._dropped, call)
                 return False
             if not call.refusal_signal and self._offload is None and (
                     call.extra.get(sidechannel.SAMPLED_OUT) or self._budget.exhausted()):
-                key = (call.request_model or call.model_id, call.operation, call.provider)
-                self._over_budget[key] = self._over_budget.get(key, 0) + 1
+                _tally(self._over_budget, call)
                 return True
             self._queue.append(call)
             self._enqueued += 1
@@ -256,8 +254,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
             failed, self._dropped_failed = self._dropped_failed, []
             self._cond.notify_all()
         for call in lost:
-            key = (call.request_model or call.model_id, call.operation, call.provider)
-            dropped[key] = dropped.get(key, 0) + 1
+            _tally(dropped, call)
         try:
             self._count_dropped(dropped)
             self._count_sampled_out(over_budget)
@@ -458,8 +455,7 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         tally: dict[tuple[str, str, str], int] = {}
         for call in calls:
             if id(call) not in recorded:
-                key = (call.request_model or call.model_id, call.operation, call.provider)
-                tally[key] = tally.get(key, 0) + 1
+                _tally(tally, call)
         self._count_sampled_out(tally)
 
     def _get_scorer(self) -> CallScorer | None:
@@ -501,6 +497,12 @@ class LLMMetricsSpanProcessor(SpanProcessor):
         with self._cond:
             since = self._loading_since
             return self._load_s + (time.monotonic() - since if since is not None else 0.0)
+
+
+def _tally(counts: dict[tuple[str, str, str], int], call: LLMCall) -> None:
+    """Count `call` once under its model, operation and provider (counted in bulk later)."""
+    key = (call.request_model or call.model_id, call.operation, call.provider)
+    counts[key] = counts.get(key, 0) + 1
 
 
 def _register_exit_flush(ref: weakref.ref[LLMMetricsSpanProcessor]) -> None:
